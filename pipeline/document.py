@@ -1,0 +1,233 @@
+"""The data model: every type that crosses a stage boundary.
+
+Consumes nothing, produces nothing: pure, frozen pydantic models with JSON
+round-trip. No I/O beyond ``to_json``/``from_json``, no pdfplumber, spaCy or
+numpy objects.
+
+Coordinates are PDF points with the origin at the top-left of the page, as
+pdfplumber gives them (``x0``/``top``/``x1``/``bottom``). Pages are 1-based.
+Text lines are 1-based and inclusive.
+
+Every text-bearing node keeps two strings:
+
+- ``orig``: the text as printed, after only the repairs that do not change
+  what a reader sees (Kangxi radicals → kanji, private-use bullets → real
+  bullets, fake-bold duplicates dropped, wrapped lines joined). Numbering
+  markers such as ①, （１）, ア, (ｲ) stay exactly as printed.
+- ``text``: ``orig`` under NFKC and whitespace folding, for matching.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from pipeline.errors import SchemaVersionError
+
+SCHEMA_VERSION = "1.0"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class BBox(_Frozen):
+    """A box in PDF points; origin at the top-left of the page (pdfplumber's x0/top/x1/bottom)."""
+
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+
+    def union(self, other: BBox) -> BBox:
+        return BBox(
+            x0=min(self.x0, other.x0),
+            top=min(self.top, other.top),
+            x1=max(self.x1, other.x1),
+            bottom=max(self.bottom, other.bottom),
+        )
+
+
+class Provenance(_Frozen):
+    """Where a piece of text came from: a box on a PDF page, or a line range of a text file."""
+
+    page_no: int | None = None
+    bbox: BBox | None = None
+    line_start: int | None = None
+    line_end: int | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Provenance:
+        has_pdf = self.page_no is not None
+        has_text = self.line_start is not None
+        if has_pdf == has_text:
+            raise ValueError("provenance needs either page_no (PDF) or line_start (text), not both")
+        return self
+
+
+class BlockKind(StrEnum):
+    PARAGRAPH = "paragraph"
+    LIST_ITEM = "list_item"
+    HEADING = "heading"  # a heading candidate: structure decides what it really is
+    TABLE = "table"
+    TOC = "toc"  # a table-of-contents line
+
+
+class Cell(_Frozen):
+    row: int  # 0-based
+    col: int  # 0-based
+    row_span: int = 1
+    col_span: int = 1
+    orig: str
+    text: str
+    prov: list[Provenance] = []
+
+
+class Table(_Frozen):
+    n_rows: int
+    n_cols: int
+    cells: list[Cell]
+
+    def rows(self) -> list[list[Cell]]:
+        """Cells grouped by row, in column order."""
+        out: list[list[Cell]] = [[] for _ in range(self.n_rows)]
+        for cell in self.cells:
+            out[cell.row].append(cell)
+        return [sorted(r, key=lambda c: c.col) for r in out]
+
+
+class Block(_Frozen):
+    """A unit of body text in reading order.
+
+    ``hint_level`` carries a markdown heading level or a font-size rank where the
+    source had one: a hint for the clause tree, never the truth. A table block
+    keeps its cells in ``table``; its ``orig``/``text`` are the cells joined by
+    tabs and newlines so that text search still finds them.
+    """
+
+    kind: BlockKind
+    orig: str
+    text: str
+    prov: list[Provenance]
+    hint_level: int | None = None
+    bold: bool = False
+    font_size: float | None = None
+    table: Table | None = None
+
+
+class PageInfo(_Frozen):
+    page_no: int
+    width: float
+    height: float
+    n_chars: int
+    rotation: int = 0
+
+
+class Removal(_Frozen):
+    """A line taken out of the body: running header, footer or page number."""
+
+    page_no: int
+    kind: Literal["header", "footer", "page_number"]
+    text: str
+    bbox: BBox | None = None
+
+
+class WarningKind(StrEnum):
+    NO_TEXT_LAYER = "no_text_layer"  # a page with no text (scanned?)
+    VERTICAL_TEXT = "vertical_text"  # a page set in vertical lines (縦書き)
+    UNMAPPED_GLYPHS = "unmapped_glyphs"  # (cid:N) glyphs with no Unicode mapping
+    BROKEN_TABLE = "broken_table"  # a ruled table pdfplumber could not read
+
+
+class DocumentWarning(_Frozen):
+    kind: WarningKind
+    page_no: int | None = None
+    message: str
+
+
+class SourceFile(_Frozen):
+    """The file a Document was read from, with what the corpus manifest says of it."""
+
+    path: str
+    sha256: str
+    media_type: Literal["application/pdf", "text/plain", "text/markdown"]
+    n_bytes: int
+    title: str | None = None
+    programme: str | None = None
+    fiscal_year: int | None = None  # the Gregorian start year: 令和7年度 → 2025
+    issuer: str | None = None
+    secretariat: str | None = None
+
+
+class Document(_Frozen):
+    schema_name: Literal["koubo.Document"] = "koubo.Document"
+    schema_version: str = SCHEMA_VERSION
+    source: SourceFile
+    pages: list[PageInfo] = []
+    blocks: list[Block] = []
+    removed: list[Removal] = []
+    warnings: list[DocumentWarning] = []
+    produced_by: dict[str, str] = {}
+
+    @property
+    def id(self) -> str:
+        """A short stable id: the first 12 hex digits of the source's sha256."""
+        return self.source.sha256[:12]
+
+    def iter_text_blocks(self) -> Iterator[Block]:
+        """Body blocks (everything but TOC lines), in reading order."""
+        return (b for b in self.blocks if b.kind is not BlockKind.TOC)
+
+    def body_text(self) -> str:
+        """The normalised body text, one block per line; tables cell by cell."""
+        return "\n".join(b.text for b in self.iter_text_blocks())
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        return self.model_dump_json(indent=indent, exclude_defaults=False)
+
+    @classmethod
+    def from_json(cls, data: str | bytes) -> Document:
+        raw = json.loads(data)
+        _check_schema(raw, "koubo.Document")
+        return cls.model_validate(raw)
+
+
+class IngestStatus(StrEnum):
+    SUCCESS = "success"
+    PARTIAL = "partial"  # a document was produced, with page-level warnings
+    FAILURE = "failure"
+
+
+class ErrorItem(_Frozen):
+    stage: str
+    path: str
+    page_no: int | None = None
+    error_type: str
+    message: str
+
+
+class IngestResult(_Frozen):
+    """What ingesting one file gave: a document, or the reason there is none."""
+
+    status: IngestStatus
+    path: str
+    document: Document | None = None
+    errors: list[ErrorItem] = Field(default_factory=list)
+
+
+def _check_schema(raw: object, expected_name: str) -> None:
+    if not isinstance(raw, dict):
+        raise SchemaVersionError(f"expected a JSON object for {expected_name}, got {type(raw).__name__}")
+    name = raw.get("schema_name")
+    version = str(raw.get("schema_version", ""))
+    if name != expected_name:
+        raise SchemaVersionError(f"expected schema {expected_name!r}, got {name!r}")
+    if version.split(".")[0] != SCHEMA_VERSION.split(".")[0]:
+        raise SchemaVersionError(
+            f"{expected_name} schema version {version!r} is not readable by this koubo "
+            f"(reads {SCHEMA_VERSION.split('.')[0]}.x); re-run `koubo ingest` to rebuild it"
+        )

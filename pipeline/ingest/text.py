@@ -1,0 +1,254 @@
+"""Text/markdown → Document: the seed format of converted call documents.
+
+Consumes a UTF-8 text or markdown file; produces Blocks with line-range
+provenance. Heavy dependencies: none.
+
+What the converted text looks like, and what is done about it:
+
+- markdown heading marks (``## Ⅱ 公募内容等``) whose levels are often wrong:
+  kept only as ``hint_level``; the numbering decides the tree later.
+- ``**bold**`` and trailing-two-space hard breaks: marks dropped, bold kept as a flag.
+- ``- ・ item`` list lines: the markdown ``- `` dropped, the printed bullet kept.
+- HTML fragments in paragraphs and table cells (``<p>``, ``<ul><li>``, ``&lt;``,
+  ``<sup>``): block tags split the text, inline tags are unwrapped, entities decoded.
+  ``<コンサルティング>`` is Japanese text in angle brackets, not a tag, and stays.
+- tab-separated rows (a row may be parted from the next by one blank line) and
+  pipe tables → a table block with cells.
+- words broken across a blank line (「ニ」 / 「ーズ」): rejoined when the second
+  part starts with a character no word starts with.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+
+from pipeline.document import Block, BlockKind, Cell, Provenance, Table
+from pipeline.ingest.normalize import join_lines, repair, to_text
+
+_MD_HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
+_MD_LIST = re.compile(r"^\s{0,3}[-*+]\s+(.*)$")
+_MD_LINK = re.compile(r"\[([^\]]*)\]\(([^)]*)\)")
+_MD_ESCAPE = re.compile(r"\\+([_*\[\]()#`~|\\])")
+_AUTOLINK = re.compile(r"<(https?://[^<>\s]+)>")
+# Only ASCII tag names: 「<コンサルティング>」 is text, not markup.
+_BLOCK_TAG = re.compile(r"</?(?:p|ul|ol|li|br|div|tr|td|th|table|tbody|thead)\b[^<>]*(?:>|$|(?=\)))", re.I)
+_INLINE_TAG = re.compile(r"</?(?:sup|sub|span|b|strong|i|em|u|a|font|small)\b[^<>]*>", re.I)
+_LIST_OPEN = re.compile(r"<(?:ul|ol|li)\b", re.I)
+_PIPE_SEP = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
+_BOLD = re.compile(r"\*\*(.+?)\*\*", re.S)
+# A line that starts with one of these continues the word before it.
+_CONTINUES_WORD = set("ーァィゥェォッャュョヮヵヶぁぃぅぇぉっゃゅょゎ、。，．）」』】〕")
+_SENTENCE_END = set("。．.！？!?）」』】:：")
+
+
+@dataclass
+class _Line:
+    no: int  # 1-based
+    raw: str
+
+
+@dataclass
+class _Piece:
+    kind: BlockKind
+    orig: str
+    first: int
+    last: int
+    hint_level: int | None = None
+    bold: bool = False
+    table_rows: list[list[str]] = field(default_factory=list)
+
+
+def _inline(s: str) -> tuple[str, bool]:
+    """Markdown/HTML inline marks removed; returns the text and whether it was bold."""
+    bold = bool(_BOLD.search(s))
+    s = _BOLD.sub(r"\1", s)
+    s = _AUTOLINK.sub(r"\1", s)
+    s = _MD_ESCAPE.sub(r"\1", s)
+
+    def _link(m: re.Match[str]) -> str:
+        label, url = m.group(1), m.group(2)
+        return label if label and not label.startswith("http") else (label or url)
+
+    s = _MD_LINK.sub(_link, s)
+    s = _INLINE_TAG.sub("", s)
+    return s, bold
+
+
+def html_pieces(s: str) -> list[tuple[str, bool]]:
+    """Split a line holding HTML fragments into (text, is_list_item) pieces.
+
+    Example:
+        >>> html_pieces('<p>&lt;SE&gt;</p> <ul><li>- インフラ</li></ul>')
+        [('<SE>', False), ('インフラ', True)]
+    """
+    out: list[tuple[str, bool]] = []
+    pos = 0
+    in_list = False
+    for m in [*_BLOCK_TAG.finditer(s), None]:
+        end = m.start() if m else len(s)
+        chunk = html.unescape(s[pos:end]).strip()
+        if chunk:
+            if in_list and chunk.startswith(("- ", "・", "-")):
+                items = re.split(r"\s+-\s+", " " + chunk.lstrip("-").strip()) if chunk.startswith("-") else [chunk]
+                out.extend((it.strip(), True) for it in items if it.strip())
+            else:
+                out.append((chunk, in_list))
+        if m is None:
+            break
+        tag = m.group(0)
+        if _LIST_OPEN.match(tag):
+            in_list = True
+        elif tag.lower().startswith(("</ul", "</ol")):
+            in_list = False
+        pos = m.end()
+    return out
+
+
+def _has_html(s: str) -> bool:
+    return bool(_BLOCK_TAG.search(s))
+
+
+def _cell_text(raw: str) -> str:
+    s, _ = _inline(raw)
+    if _has_html(s):
+        return "\n".join(t for t, _ in html_pieces(s))
+    return html.unescape(s).strip()
+
+
+def _is_table_line(raw: str) -> bool:
+    return "\t" in raw or (raw.lstrip().startswith("|") and raw.rstrip().endswith("|") and raw.count("|") >= 3)
+
+
+def _split_row(raw: str) -> list[str]:
+    if "\t" in raw:
+        return raw.rstrip("\n").split("\t")
+    inner = raw.strip()[1:-1]
+    return [c.strip() for c in inner.split("|")]
+
+
+def _scan(lines: list[_Line]) -> list[_Piece]:
+    """Lines → pieces (one per block) before words broken across blank lines are rejoined."""
+    pieces: list[_Piece] = []
+    i = 0
+    n = len(lines)
+    para: list[_Line] = []
+
+    def flush_para() -> None:
+        if not para:
+            return
+        joined = ""
+        for ln in para:
+            joined = join_lines(joined, ln.raw.strip()) if joined and not joined.endswith("\n") else joined + ln.raw.strip()
+            if ln.raw.endswith("  "):  # a markdown hard break: the line break was printed
+                joined += "\n"
+        text, bold = _inline(joined)
+        pieces.append(_Piece(BlockKind.PARAGRAPH, html.unescape(text).strip(), para[0].no, para[-1].no, bold=bold))
+        para.clear()
+
+    while i < n:
+        raw = lines[i].raw
+        if not raw.strip():
+            flush_para()
+            i += 1
+            continue
+        if _is_table_line(raw):
+            flush_para()
+            rows: list[list[str]] = []
+            first = lines[i].no
+            last = first
+            while i < n:
+                cur = lines[i].raw
+                if _is_table_line(cur):
+                    if not _PIPE_SEP.match(cur):
+                        rows.append(_split_row(cur))
+                    last = lines[i].no
+                    i += 1
+                elif not cur.strip() and i + 1 < n and _is_table_line(lines[i + 1].raw):
+                    i += 1  # one blank line inside a table: the row goes on
+                else:
+                    break
+            pieces.append(_Piece(BlockKind.TABLE, "", first, last, table_rows=rows))
+            continue
+        m = _MD_HEADING.match(raw)
+        if m:
+            flush_para()
+            text, bold = _inline(m.group(2).strip())
+            pieces.append(
+                _Piece(BlockKind.HEADING, html.unescape(text).strip(), lines[i].no, lines[i].no,
+                       hint_level=len(m.group(1)), bold=bold)
+            )
+            i += 1
+            continue
+        m = _MD_LIST.match(raw)
+        if m or _has_html(raw):
+            flush_para()
+            body = m.group(1) if m else raw
+            text, bold = _inline(body.rstrip())
+            kind = BlockKind.LIST_ITEM if m else BlockKind.PARAGRAPH
+            if _has_html(text):
+                for j, (chunk, is_item) in enumerate(html_pieces(text)):
+                    k = BlockKind.LIST_ITEM if (is_item or (j == 0 and kind is BlockKind.LIST_ITEM)) else BlockKind.PARAGRAPH
+                    pieces.append(_Piece(k, chunk, lines[i].no, lines[i].no, bold=bold))
+            else:
+                pieces.append(_Piece(kind, html.unescape(text).strip(), lines[i].no, lines[i].no, bold=bold))
+            i += 1
+            continue
+        para.append(lines[i])
+        i += 1
+    flush_para()
+    return pieces
+
+
+def _rejoin_broken_words(pieces: list[_Piece]) -> list[_Piece]:
+    out: list[_Piece] = []
+    for p in pieces:
+        prev = out[-1] if out else None
+        if (
+            prev is not None
+            and p.kind is BlockKind.PARAGRAPH
+            and prev.kind in (BlockKind.PARAGRAPH, BlockKind.LIST_ITEM)
+            and p.orig[:1] in _CONTINUES_WORD
+            and prev.orig[-1:] not in _SENTENCE_END
+        ):
+            prev.orig = join_lines(prev.orig, p.orig)
+            prev.last = p.last
+            continue
+        out.append(p)
+    return out
+
+
+def _to_block(p: _Piece) -> Block:
+    prov = [Provenance(line_start=p.first, line_end=p.last)]
+    if p.kind is BlockKind.TABLE:
+        n_cols = max((len(r) for r in p.table_rows), default=0)
+        cells: list[Cell] = []
+        for r, row in enumerate(p.table_rows):
+            for c, raw in enumerate(row):
+                o = repair(_cell_text(raw))
+                cells.append(Cell(row=r, col=c, orig=o, text=to_text(o)))
+        orig = "\n".join("\t".join(c.orig.replace("\n", " ") for c in row) for row in _rows(cells, len(p.table_rows)))
+        table = Table(n_rows=len(p.table_rows), n_cols=n_cols, cells=cells)
+        return Block(kind=BlockKind.TABLE, orig=orig, text=to_text(orig), prov=prov, table=table)
+    orig = repair(p.orig)
+    return Block(kind=p.kind, orig=orig, text=to_text(orig), prov=prov, hint_level=p.hint_level, bold=p.bold)
+
+
+def _rows(cells: list[Cell], n_rows: int) -> list[list[Cell]]:
+    rows: list[list[Cell]] = [[] for _ in range(n_rows)]
+    for c in cells:
+        rows[c.row].append(c)
+    return rows
+
+
+def parse_text(source: str) -> list[Block]:
+    """Text in the seed format → Blocks in reading order.
+
+    Example:
+        >>> [b.kind.value for b in parse_text("## Ⅱ 公募内容\\n\\n- ・ 常駐すること\\n")]
+        ['heading', 'list_item']
+    """
+    lines = [_Line(no=i + 1, raw=raw) for i, raw in enumerate(source.splitlines())]
+    pieces = _rejoin_broken_words(_scan(lines))
+    return [_to_block(p) for p in pieces if p.orig or p.kind is BlockKind.TABLE]
