@@ -140,7 +140,7 @@ class WarningKind(StrEnum):
     NO_TEXT_LAYER = "no_text_layer"  # a page with no text (scanned?)
     VERTICAL_TEXT = "vertical_text"  # a page set in vertical lines (縦書き)
     UNMAPPED_GLYPHS = "unmapped_glyphs"  # (cid:N) glyphs with no Unicode mapping
-    BROKEN_TABLE = "broken_table"  # a ruled table pdfplumber could not read
+    UNREADABLE_PAGE = "unreadable_page"  # a page the PDF parser failed on; skipped
 
 
 class DocumentWarning(_Frozen):

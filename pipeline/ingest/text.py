@@ -25,10 +25,11 @@ import re
 from dataclasses import dataclass, field
 
 from pipeline.document import Block, BlockKind, Cell, Provenance, Table
+from pipeline.ingest.markers import starts_marker
 from pipeline.ingest.normalize import join_lines, repair, to_text
 
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
-_MD_LIST = re.compile(r"^\s{0,3}[-*+]\s+(.*)$")
+_MD_LIST = re.compile(r"^\s*[-*+]\s+(.*)$")
 _MD_LINK = re.compile(r"\[([^\]]*)\]\(([^)]*)\)")
 _MD_ESCAPE = re.compile(r"\\+([_*\[\]()#`~|\\])")
 _AUTOLINK = re.compile(r"<(https?://[^<>\s]+)>")
@@ -37,6 +38,7 @@ _BLOCK_TAG = re.compile(r"</?(?:p|ul|ol|li|br|div|tr|td|th|table|tbody|thead)\b[
 _INLINE_TAG = re.compile(r"</?(?:sup|sub|span|b|strong|i|em|u|a|font|small)\b[^<>]*>", re.I)
 _LIST_OPEN = re.compile(r"<(?:ul|ol|li)\b", re.I)
 _PIPE_SEP = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
+_RULE_CELL = re.compile(r"^\s*:?-*:?\s*$")  # a cell of a markdown rule row: ----
 _BOLD = re.compile(r"\*\*(.+?)\*\*", re.S)
 # A line that starts with one of these continues the word before it.
 _CONTINUES_WORD = set("ーァィゥェォッャュョヮヵヶぁぃぅぇぉっゃゅょゎ、。，．）」』】〕")
@@ -138,13 +140,19 @@ def _scan(lines: list[_Line]) -> list[_Piece]:
     def flush_para() -> None:
         if not para:
             return
-        joined = ""
+        # In the converted text a paragraph is one line: a line break inside a
+        # group of lines was printed (title lines, addresses), so it is kept;
+        # a line that opens with a numbering marker starts a block of its own.
+        groups: list[list[_Line]] = []
         for ln in para:
-            joined = join_lines(joined, ln.raw.strip()) if joined and not joined.endswith("\n") else joined + ln.raw.strip()
-            if ln.raw.endswith("  "):  # a markdown hard break: the line break was printed
-                joined += "\n"
-        text, bold = _inline(joined)
-        pieces.append(_Piece(BlockKind.PARAGRAPH, html.unescape(text).strip(), para[0].no, para[-1].no, bold=bold))
+            if not groups or starts_marker(_inline(ln.raw)[0]):
+                groups.append([ln])
+            else:
+                groups[-1].append(ln)
+        for g in groups:
+            text, bold = _inline("\n".join(ln.raw.strip() for ln in g))
+            kind = BlockKind.LIST_ITEM if len(groups) > 1 and starts_marker(text) else BlockKind.PARAGRAPH
+            pieces.append(_Piece(kind, html.unescape(text).strip(), g[0].no, g[-1].no, bold=bold))
         para.clear()
 
     while i < n:
@@ -161,8 +169,9 @@ def _scan(lines: list[_Line]) -> list[_Piece]:
             while i < n:
                 cur = lines[i].raw
                 if _is_table_line(cur):
-                    if not _PIPE_SEP.match(cur):
-                        rows.append(_split_row(cur))
+                    row = _split_row(cur)
+                    if not _PIPE_SEP.match(cur) and not all(_RULE_CELL.match(c) for c in row):
+                        rows.append(row)
                     last = lines[i].no
                     i += 1
                 elif not cur.strip() and i + 1 < n and _is_table_line(lines[i + 1].raw):

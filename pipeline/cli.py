@@ -1,0 +1,271 @@
+"""koubo's command line: one thin command per stage.
+
+stdout carries data; stderr carries progress, warnings and summaries. A
+``PipelineError`` ends the command with ``Error: <message>`` on stderr and
+exit status 1 (``--debug`` shows the traceback); usage errors exit 2.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from pipeline import __version__
+from pipeline.document import Document, IngestResult, IngestStatus
+from pipeline.errors import PipelineError, SourceNotFoundError
+from pipeline.ingest import ingest_path, load_manifest, sha256_file
+from pipeline.settings import Settings
+
+app = typer.Typer(
+    name="koubo",
+    help="Turn Japanese call-for-proposal documents (公募要領) into structured, searchable, comparable data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True, highlight=False)
+SOURCE_SUFFIXES = (".pdf", ".txt", ".md")
+SKIP_NAMES = {"MANIFEST.md", "README.md", "SOURCES.md"}
+
+
+class _State:
+    debug = False
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"koubo {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    _State.debug = debug
+
+
+def _fail(e: PipelineError) -> None:
+    if _State.debug:
+        raise e
+    err.print(f"Error: {e.message}", markup=False)
+    raise typer.Exit(1)
+
+
+def write_atomic(path: Path, data: str) -> None:
+    """Write a file so that readers see the old content or the new, never half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def document_path(out_dir: Path, doc: Document) -> Path:
+    """outputs/documents/<programme>/<fiscal_year>/<id>.json"""
+    src = doc.source
+    return out_dir / (src.programme or "other") / str(src.fiscal_year or "unknown") / f"{doc.id}.json"
+
+
+def expand_sources(paths: list[Path]) -> Iterator[Path]:
+    """Files as given; folders searched for .pdf, .txt and .md files (manifests and READMEs left out)."""
+    for p in paths:
+        if p.is_dir():
+            for f in sorted(p.rglob("*")):
+                if f.is_file() and f.suffix.lower() in SOURCE_SUFFIXES and f.name not in SKIP_NAMES:
+                    yield f
+        else:
+            yield p
+
+
+def find_document(ref: str, settings: Settings) -> Path | None:
+    """An ingested document's JSON by id (or id prefix) under outputs/documents/."""
+    if len(ref) < 6 or not all(c in "0123456789abcdef" for c in ref.lower()):
+        return None
+    hits = sorted(settings.documents_dir.rglob(f"{ref.lower()}*.json")) if settings.documents_dir.is_dir() else []
+    return hits[0] if hits else None
+
+
+def load_document(ref: str, settings: Settings) -> Document:
+    """A document from a source file (ingested now), an ingested JSON file, or an id."""
+    path = Path(ref)
+    if path.is_file() and path.suffix.lower() == ".json":
+        return Document.from_json(path.read_bytes())
+    if path.exists():
+        result = ingest_path(path, manifest=load_manifest(settings.manifest_path))
+        if result.document is None:
+            e = result.errors[0]
+            raise PipelineError(e.message, path=e.path, page_no=e.page_no)
+        return result.document
+    found = find_document(ref, settings)
+    if found is None:
+        raise SourceNotFoundError(
+            f"{ref}: no such file, and no ingested document with that id in {settings.documents_dir}; "
+            f"give a path, or run `koubo ingest` first",
+            path=ref,
+        )
+    return Document.from_json(found.read_bytes())
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[current]}"),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal and os.environ.get("KOUBO_PROGRESS") != "1",
+    )
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="PDF, .txt or .md files, or folders to search for them.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the document JSON files.")] = Path(
+        "outputs/documents"
+    ),
+    force: Annotated[bool, typer.Option("--force", help="Rebuild documents that are already ingested.")] = False,
+    abort_on_error: Annotated[
+        bool, typer.Option("--abort-on-error", help="Stop at the first file that fails instead of going on.")
+    ] = False,
+) -> None:
+    """Ingest call documents into structured JSON (one file per document).
+
+    Goes on past bad files, writes each good one atomically, prints a summary
+    on stderr, and exits 1 if any file failed.
+    """
+    settings = Settings()
+    manifest = load_manifest(settings.manifest_path)
+    files = list(expand_sources(paths))
+    if not files:
+        err.print(f"Error: no .pdf, .txt or .md files in {', '.join(map(str, paths))}", markup=False)
+        raise typer.Exit(1)
+    results: list[tuple[IngestResult, Path | None, str]] = []
+    with _progress() as bar:
+        task = bar.add_task("ingest", total=len(files), current="")
+        for f in files:
+            bar.update(task, current=f.name)
+            existing = _existing_output(f, output) if not force else None
+            if existing is not None:
+                results.append((IngestResult(status=IngestStatus.SUCCESS, path=str(f)), existing, "unchanged"))
+                bar.advance(task)
+                continue
+            result = ingest_path(f, manifest=manifest)
+            target = None
+            if result.document is not None:
+                target = document_path(output, result.document)
+                write_atomic(target, result.document.to_json())
+            results.append((result, target, "written" if target else "failed"))
+            bar.advance(task)
+            if abort_on_error and result.status is IngestStatus.FAILURE:
+                break
+    _print_ingest_summary(results, output)
+    if any(r.status is IngestStatus.FAILURE for r, _, _ in results):
+        raise typer.Exit(1)
+
+
+def _existing_output(source: Path, out_dir: Path) -> Path | None:
+    if not source.is_file() or not out_dir.is_dir():
+        return None
+    sha = sha256_file(source)
+    hits = list(out_dir.rglob(f"{sha[:12]}.json"))
+    return hits[0] if hits else None
+
+
+def _print_ingest_summary(results: list[tuple[IngestResult, Path | None, str]], out_dir: Path) -> None:
+    n_ok = sum(1 for _, _, s in results if s == "written")
+    n_same = sum(1 for _, _, s in results if s == "unchanged")
+    n_fail = sum(1 for r, _, _ in results if r.status is IngestStatus.FAILURE)
+    for r, target, state in results:
+        if r.status is IngestStatus.FAILURE:
+            for e in r.errors:
+                err.print(f"FAILED  {e.message}", markup=False)
+            continue
+        doc = r.document
+        if doc is None:
+            err.print(f"same    {r.path} → {target} (already ingested; --force rebuilds it)", markup=False)
+            continue
+        detail = f"{len(doc.pages)} pages, " if doc.pages else ""
+        detail += f"{len(doc.blocks)} blocks"
+        if doc.removed:
+            detail += f", {len(doc.removed)} header/footer lines removed"
+        err.print(f"ok      {r.path} → {target} ({detail})", markup=False)
+        for w in doc.warnings:
+            err.print(f"  warning: {w.message}", markup=False)
+    err.print(
+        f"{len(results)} files: {n_ok} ingested, {n_same} unchanged, {n_fail} failed. Documents are in {out_dir}/",
+        markup=False,
+    )
+
+
+def _parse_pages(spec: str | None) -> set[int] | None:
+    if not spec:
+        return None
+    pages: set[int] = set()
+    for part in spec.replace(",", " ").split():
+        if "-" in part:
+            a, b = part.split("-", 1)
+            pages.update(range(int(a), int(b) + 1))
+        else:
+            pages.add(int(part))
+    return pages
+
+
+@app.command()
+def show(
+    doc: Annotated[str, typer.Argument(help="A source file (ingested on the fly), a document JSON file, or a document id.")],
+    pages: Annotated[str | None, typer.Option("--pages", help="Only these pages, e.g. '1-3 7'.")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+) -> None:
+    """Print a document's blocks with their kind and page (or text lines)."""
+    settings = Settings()
+    if fmt not in ("text", "json"):
+        raise typer.BadParameter("use text or json", param_hint="--format")
+    try:
+        document = load_document(doc, settings)
+    except PipelineError as e:
+        _fail(e)
+        return
+    wanted = _parse_pages(pages)
+    if fmt == "json":
+        sys.stdout.write(document.to_json(indent=1) + "\n")
+        return
+    src = document.source
+    err.print(f"{src.path}  id={document.id}  {src.title or ''} {src.fiscal_year or ''}".rstrip(), markup=False)
+    for b in document.blocks:
+        p = b.prov[0]
+        if wanted is not None and p.page_no not in wanted:
+            continue
+        where = f"p.{p.page_no}" if p.page_no is not None else f"L{p.line_start}"
+        body = b.orig.replace("\n", " ⏎ ") if b.kind.value != "table" else _table_preview(b.orig)
+        typer.echo(f"{where:>6}  {b.kind.value:<9}  {body}")
+    for w in document.warnings:
+        err.print(f"warning: {w.message}", markup=False)
+    if document.removed:
+        err.print(f"{len(document.removed)} header/footer/page-number lines removed", markup=False)
+
+
+def _table_preview(orig: str) -> str:
+    rows = orig.split("\n")
+    return " | ".join(rows[0].split("\t")) + (f"  (+{len(rows) - 1} rows)" if len(rows) > 1 else "")
+
+
+if __name__ == "__main__":
+    app()
