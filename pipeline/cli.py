@@ -31,7 +31,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 SOURCE_SUFFIXES = (".pdf", ".txt", ".md")
 SKIP_NAMES = {"MANIFEST.md", "README.md", "SOURCES.md"}
 
@@ -193,7 +193,7 @@ def _print_ingest_summary(results: list[tuple[IngestResult, Path | None, str]], 
     n_ok = sum(1 for _, _, s in results if s == "written")
     n_same = sum(1 for _, _, s in results if s == "unchanged")
     n_fail = sum(1 for r, _, _ in results if r.status is IngestStatus.FAILURE)
-    for r, target, state in results:
+    for r, target, _state in results:
         if r.status is IngestStatus.FAILURE:
             for e in r.errors:
                 err.print(f"FAILED  {e.message}", markup=False)
@@ -230,7 +230,9 @@ def _parse_pages(spec: str | None) -> set[int] | None:
 
 @app.command()
 def show(
-    doc: Annotated[str, typer.Argument(help="A source file (ingested on the fly), a document JSON file, or a document id.")],
+    doc: Annotated[
+        str, typer.Argument(help="A source file (ingested on the fly), a document JSON file, or a document id.")
+    ],
     pages: Annotated[str | None, typer.Option("--pages", help="Only these pages, e.g. '1-3 7'.")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
 ) -> None:

@@ -35,7 +35,7 @@ from pipeline.ingest.normalize import NORMALIZATION
 from pipeline.ingest.pdf import read_pdf
 from pipeline.ingest.text import parse_text
 
-__all__ = ["TEXT_READER", "read_pdf", "read_text", "ingest_path", "load_manifest", "sha256_file", "CorpusEntry"]
+__all__ = ["TEXT_READER", "CorpusEntry", "ingest_path", "load_manifest", "read_pdf", "read_text", "sha256_file"]
 
 TEXT_READER = "text_reader.v1"
 TEXT_SUFFIXES = {".txt": "text/plain", ".md": "text/markdown"}
@@ -68,7 +68,7 @@ def _source(path: Path, media_type: str, meta: CorpusEntry | None) -> SourceFile
     return SourceFile(
         path=str(path),
         sha256=sha256_file(path),
-        media_type=media_type,  # type: ignore[arg-type]
+        media_type=media_type,
         n_bytes=path.stat().st_size,
         title=meta.get("title") or None,
         programme=meta.get("programme") or None,
@@ -80,7 +80,9 @@ def _source(path: Path, media_type: str, meta: CorpusEntry | None) -> SourceFile
 
 def _check_file(path: Path) -> None:
     if not path.exists():
-        raise SourceNotFoundError(f"{path}: no such file; check the path (koubo ingest takes files or folders)", path=str(path))
+        raise SourceNotFoundError(
+            f"{path}: no such file; check the path (koubo ingest takes files or folders)", path=str(path)
+        )
     if not path.is_file():
         raise SourceNotFoundError(f"{path}: not a regular file", path=str(path))
     if path.stat().st_size == 0:
@@ -157,9 +159,9 @@ def ingest_path(path: str | Path, *, manifest: dict[str, CorpusEntry] | None = N
     try:
         doc = _read_any(path, meta)
     except (IngestError, UnsupportedFormatError) as e:
-        err = ErrorItem(stage="ingest", path=str(path), page_no=e.page_no, error_type=type(e).__name__, message=e.message)
+        err = ErrorItem(
+            stage="ingest", path=str(path), page_no=e.page_no, error_type=type(e).__name__, message=e.message
+        )
         return IngestResult(status=IngestStatus.FAILURE, path=str(path), errors=[err])
     status = IngestStatus.PARTIAL if doc.warnings else IngestStatus.SUCCESS
     return IngestResult(status=status, path=str(path), document=doc)
-
-

@@ -70,10 +70,7 @@ _CJK_RANGES = (
 def is_cjk(ch: str) -> bool:
     """True for characters that Japanese text sets without spaces around them."""
     cp = ord(ch)
-    for lo, hi in _CJK_RANGES:
-        if lo <= cp <= hi:
-            return True
-    return False
+    return any(lo <= cp <= hi for lo, hi in _CJK_RANGES)
 
 
 def repair(s: str) -> str:
@@ -94,7 +91,7 @@ def to_text(orig: str) -> str:
 
     Example:
         >>> to_text("（１）　応募者の 資格  要件")
-        '(1)応募者の資格要件'
+        '(1) 応募者の資格要件'
     """
     s = unicodedata.normalize("NFKC", orig)
     s = _WS.sub(" ", s).strip()

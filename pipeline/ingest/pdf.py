@@ -21,6 +21,7 @@ The steps, page by page, then over the whole document:
 
 from __future__ import annotations
 
+import itertools
 import re
 import statistics
 from collections import Counter
@@ -33,6 +34,7 @@ import pdfplumber
 from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
 from pdfminer.pdfparser import PDFSyntaxError
 from pdfminer.psexceptions import PSException
+from pdfplumber.utils.exceptions import PdfminerException
 
 from pipeline.document import (
     BBox,
@@ -48,7 +50,7 @@ from pipeline.document import (
     Table,
     WarningKind,
 )
-from pipeline.errors import CorruptPdfError, EncryptedPdfError, NoTextLayerError, NotAPdfError
+from pipeline.errors import CorruptPdfError, EncryptedPdfError, NotAPdfError, NoTextLayerError
 from pipeline.ingest.markers import HEADING_MARKER, SENTENCE_END, starts_marker, weak_marker
 from pipeline.ingest.normalize import NORMALIZATION, is_cjk, join_lines, repair, to_text
 
@@ -81,11 +83,14 @@ _PAGE_NUMBER = re.compile(
     r"^[\s\-－―‐ー—–(（〔\[]*(?:[pP]\.?\s*)?[0-9０-９]{1,4}(?:\s*[/／]\s*[0-9０-９]{1,4})?[\s\-－―‐ー—–)）〕\]]*"
     r"(?:[（(][^()（）]{1,12}[)）])?\s*$"
 )
-_TOC_LINE = re.compile(r"^(?P<title>.+?)\s*(?:[.．・…‥·･]{3,}|[.．・…‥·･]\s*[.．・…‥·･]\s*[.．・…‥·･]).*?(?P<page>[0-9０-９]{1,4})\s*$")
+_TOC_LINE = re.compile(
+    r"^(?P<title>.+?)\s*(?:[.．・…‥·･]{3,}|[.．・…‥·･]\s*[.．・…‥·･]\s*[.．・…‥·･]).*?(?P<page>[0-9０-９]{1,4})\s*$"
+)
 _TOC_TITLE = re.compile(r"^\s*(目\s*次|も\s*く\s*じ|CONTENTS)\s*$", re.I)
 _CID = re.compile(r"^\(cid:\d+\)$")
 _DIGITS = re.compile(r"[0-9０-９]+")
 _WS = re.compile(r"\s+")
+
 
 @dataclass
 class _Char:
@@ -211,11 +216,7 @@ def _dedupe(chars: list[_Char]) -> list[_Char]:
     for c in chars:
         if out:
             p = out[-1]
-            if (
-                c.text == p.text
-                and abs(c.x0 - p.x0) < FAKE_BOLD_TOLERANCE
-                and abs(c.top - p.top) < FAKE_BOLD_TOLERANCE
-            ):
+            if c.text == p.text and abs(c.x0 - p.x0) < FAKE_BOLD_TOLERANCE and abs(c.top - p.top) < FAKE_BOLD_TOLERANCE:
                 p.heavy = True
                 continue
         out.append(c)
@@ -289,7 +290,7 @@ def _cell_grid(xs: list[float], ys: list[float], box: tuple[float, float, float,
 
 def _extract_tables(page: Any, chars: list[_Char], page_no: int) -> tuple[list[tuple[float, Block]], list[_Char]]:
     """Ruled tables → table blocks; returns them and the glyphs left for the body."""
-    found = page.find_tables()
+    found = page.find_tables(table_settings=_table_settings(page))
     if not found:
         return [], chars
     blocks: list[tuple[float, Block]] = []
@@ -305,7 +306,8 @@ def _extract_tables(page: Any, chars: list[_Char], page_no: int) -> tuple[list[t
         cells: list[Cell] = []
         for box in sorted(cells_boxes, key=lambda b: (round(b[1], 1), b[0])):
             inside = [
-                i for i, ch in enumerate(chars)
+                i
+                for i, ch in enumerate(chars)
                 if i not in claimed
                 and box[0] - 1 <= (ch.x0 + ch.x1) / 2 <= box[2] + 1
                 and box[1] - 1 <= (ch.top + ch.bottom) / 2 <= box[3] + 1
@@ -318,7 +320,12 @@ def _extract_tables(page: Any, chars: list[_Char], page_no: int) -> tuple[list[t
             r, c, rs, cs = _cell_grid(xs, ys, box)
             cells.append(
                 Cell(
-                    row=r, col=c, row_span=rs, col_span=cs, orig=orig, text=to_text(orig),
+                    row=r,
+                    col=c,
+                    row_span=rs,
+                    col_span=cs,
+                    orig=orig,
+                    text=to_text(orig),
                     prov=[Provenance(page_no=page_no, bbox=BBox(x0=box[0], top=box[1], x1=box[2], bottom=box[3]))],
                 )
             )
@@ -341,6 +348,41 @@ def _extract_tables(page: Any, chars: list[_Char], page_no: int) -> tuple[list[t
         blocks.append((top, block))
     rest = [ch for i, ch in enumerate(chars) if i not in claimed]
     return blocks, rest
+
+
+def _table_settings(page: Any) -> dict[str, Any]:
+    """Close tables that a page break left open.
+
+    A table row split across pages has its vertical rulings but no top (or
+    bottom) border on the page, so no cell is closed and find_tables sees
+    nothing. Where vertical rulings end with no horizontal ruling there, add one
+    spanning those rulings.
+    """
+    verticals = [e for e in page.edges if e["orientation"] == "v" and e["bottom"] - e["top"] > 5]
+    if len(verticals) < 2:
+        return {}
+    horizontals = [e for e in page.edges if e["orientation"] == "h"]
+    ends: dict[float, list[float]] = {}
+    for v in verticals:
+        for y in (v["top"], v["bottom"]):
+            closed = any(abs(h["top"] - y) < 2 and h["x0"] - 2 <= v["x0"] <= h["x1"] + 2 for h in horizontals)
+            if not closed:
+                ends.setdefault(round(y), []).append(v["x0"])
+    extra = [
+        {
+            "object_type": "line",
+            "orientation": "h",
+            "x0": min(xs),
+            "x1": max(xs),
+            "top": y,
+            "bottom": y,
+            "width": max(xs) - min(xs),
+            "height": 0,
+        }
+        for y, xs in ends.items()
+        if len(xs) >= 2
+    ]
+    return {"explicit_horizontal_lines": extra} if extra else {}
 
 
 def _merge_close(vals: list[float], tol: float = 2.0) -> list[float]:
@@ -392,7 +434,7 @@ def _remove_running_lines(pages: list[_Page]) -> list[Removal]:
                 kind = band
             if kind:
                 drop.add(id(ln))
-                removals.append(Removal(page_no=p.info.page_no, kind=kind, text=ln.text, bbox=ln.bbox))  # type: ignore[arg-type]
+                removals.append(Removal(page_no=p.info.page_no, kind=kind, text=ln.text, bbox=ln.bbox))
         if drop:
             p.lines = [ln for ln in p.lines if id(ln) not in drop]
     return removals
@@ -419,7 +461,7 @@ def _body_metrics(pages: list[_Page]) -> tuple[float, float, dict[int, float], s
             continue
         for ln in p.lines:
             sizes[round(ln.size, 1)] += len(ln.text)
-        for a, b in zip(p.lines, p.lines[1:]):
+        for a, b in itertools.pairwise(p.lines):
             d = b.top - a.top
             if 0 < d < 3 * a.size:
                 pitches.append(d)
@@ -433,9 +475,28 @@ def _body_metrics(pages: list[_Page]) -> tuple[float, float, dict[int, float], s
     return body, pitch, right, heading_sizes
 
 
+def _breaks_before(prev: _Line, ln: _Line, right: float, pitch: float) -> bool:
+    """Does ``ln`` start a new block, or continue the block that ``prev`` ended?"""
+    full = prev.x1 >= right - SHORT_LINE_CHARS * prev.size  # prev ran to the right margin
+    # a weak marker after a full line that ends mid-sentence is a wrapped line: 「…平成」「13 年」
+    wrapped = full and weak_marker(ln.text) and not prev.text.endswith(SENTENCE_END)
+    if starts_marker(ln.text) and not wrapped:
+        return True
+    if not full:
+        return True  # prev stopped short: it ended its paragraph
+    if abs(ln.size - prev.size) > 0.8 or ln.heavy != prev.heavy:
+        return True  # a change of type
+    if prev.page_no == ln.page_no:
+        if ln.top - prev.top > PARAGRAPH_GAP_RATIO * pitch:
+            return True  # a vertical gap
+        if ln.top < prev.top - 0.5 * prev.size:
+            return True  # the line starts above the previous one: another column
+    return False
+
+
 def _blocks(pages: list[_Page]) -> list[Block]:
     """Lines of all pages (tables in place) → blocks in reading order."""
-    body_size, pitch, right_edge, heading_sizes = _body_metrics(pages)
+    _, pitch, right_edge, heading_sizes = _body_metrics(pages)
     # the column's right edge across the document: pages with few lines fall back to it
     doc_right = statistics.median(right_edge.values()) if right_edge else 0.0
     out: list[Block] = []
@@ -483,32 +544,24 @@ def _blocks(pages: list[_Page]) -> list[Block]:
             toc = _TOC_LINE.match(text) and not p.vertical
             if toc or (in_toc and re.search(r"\s[0-9０-９]{1,3}\s*$", text)):
                 close()
-                out.append(Block(kind=BlockKind.TOC, orig=text, text=to_text(text),
-                                 prov=[Provenance(page_no=ln.page_no, bbox=ln.bbox)], font_size=round(ln.size, 1)))
+                out.append(
+                    Block(
+                        kind=BlockKind.TOC,
+                        orig=text,
+                        text=to_text(text),
+                        prov=[Provenance(page_no=ln.page_no, bbox=ln.bbox)],
+                        font_size=round(ln.size, 1),
+                    )
+                )
                 prev = ln
                 continue
-            new = cur is None or prev is None
-            if not new and prev is not None and cur is not None:
-                right = right_edge.get(prev.page_no, doc_right)
-                same_page = prev.page_no == ln.page_no
-                gap = ln.top - prev.bottom if same_page else 0.0
-                if p.vertical:
-                    new = True
-                elif starts_marker(text) and not (
-                    weak_marker(text) and prev.x1 >= right - SHORT_LINE_CHARS * prev.size
-                    and not prev.text.endswith(SENTENCE_END)
-                ):
-                    new = True
-                elif same_page and ln.top - prev.top > PARAGRAPH_GAP_RATIO * pitch:
-                    new = True
-                elif abs(ln.size - prev.size) > 0.8 or ln.heavy != prev.heavy:
-                    new = True
-                elif prev.x1 < right - SHORT_LINE_CHARS * prev.size:
-                    new = True
-                elif cur.kind is BlockKind.HEADING:
-                    new = True
-                elif gap < -0.5 * prev.size:
-                    new = True  # the line starts above the previous one: another column
+            new = (
+                cur is None
+                or prev is None
+                or p.vertical
+                or cur.kind is BlockKind.HEADING
+                or _breaks_before(prev, ln, right_edge.get(prev.page_no, doc_right), pitch)
+            )
             if new:
                 close()
                 kind = BlockKind.LIST_ITEM if starts_marker(text) else BlockKind.PARAGRAPH
@@ -522,15 +575,18 @@ def _blocks(pages: list[_Page]) -> list[Block]:
 
 
 def _open_error(path: Path, e: Exception) -> Exception:
-    name = type(e).__name__
-    if isinstance(e, (PDFPasswordIncorrect, PDFEncryptionError)) or "password" in str(e).lower():
+    # pdfplumber wraps pdfminer's error as PdfminerException(original)
+    inner = e.args[0] if isinstance(e, PdfminerException) and e.args and isinstance(e.args[0], Exception) else e
+    name = type(inner).__name__
+    if isinstance(inner, (PDFPasswordIncorrect, PDFEncryptionError)) or "password" in str(inner).lower():
         return EncryptedPdfError(
             f"{path}: the PDF is encrypted and needs a password; save an unprotected copy "
             f"(e.g. `qpdf --decrypt --password=PASSWORD in.pdf out.pdf`) and ingest that",
             path=str(path),
         )
     return CorruptPdfError(
-        f"{path}: the PDF cannot be parsed ({name}: {e}); the file is probably truncated or damaged, "
+        f"{path}: the PDF cannot be parsed ({name}{': ' + str(inner) if str(inner) else ''}); "
+        f"the file is probably truncated or damaged, "
         f"download it again or repair it (e.g. `qpdf in.pdf out.pdf`)",
         path=str(path),
     )
@@ -572,7 +628,15 @@ def read_pdf(path: str | Path, *, strict: bool = False, password: str = "") -> D
     pages: list[_Page] = []
     try:
         pdf = pdfplumber.open(path, password=password)
-    except (PDFSyntaxError, PSException, PDFPasswordIncorrect, PDFEncryptionError, ValueError, KeyError, TypeError) as e:
+    except (
+        PDFSyntaxError,
+        PSException,
+        PDFPasswordIncorrect,
+        PDFEncryptionError,
+        ValueError,
+        KeyError,
+        TypeError,
+    ) as e:
         raise _open_error(path, e) from e
     except Exception as e:  # pdfminer raises bare Exceptions for some damage
         raise _open_error(path, e) from e
@@ -582,7 +646,11 @@ def read_pdf(path: str | Path, *, strict: bool = False, password: str = "") -> D
         except Exception as e:
             raise _open_error(path, e) from e
         if not page_list:
-            raise CorruptPdfError(f"{path}: the PDF has no pages; download it again", path=str(path))
+            raise CorruptPdfError(
+                f"{path}: the PDF cannot be parsed: it has no readable pages (truncated or damaged?); "
+                f"download it again or repair it (e.g. `qpdf in.pdf out.pdf`)",
+                path=str(path),
+            )
         for page in page_list:
             page_no = page.page_number
             try:
@@ -592,19 +660,27 @@ def read_pdf(path: str | Path, *, strict: bool = False, password: str = "") -> D
                     raise CorruptPdfError(
                         f"{path}: page {page_no} cannot be read ({type(e).__name__}: {e}); "
                         f"rerun without --strict to skip it",
-                        path=str(path), page_no=page_no,
+                        path=str(path),
+                        page_no=page_no,
                     ) from e
-                warnings.append(DocumentWarning(kind=WarningKind.UNREADABLE_PAGE, page_no=page_no,
-                                                message=f"page {page_no} cannot be read ({type(e).__name__}); skipped"))
+                warnings.append(
+                    DocumentWarning(
+                        kind=WarningKind.UNREADABLE_PAGE,
+                        page_no=page_no,
+                        message=f"page {page_no} cannot be read ({type(e).__name__}); skipped",
+                    )
+                )
                 pages.append(_Page(PageInfo(page_no=page_no, width=0, height=0, n_chars=0)))
     if all(p.info.n_chars == 0 for p in pages):
         if any(w.kind is WarningKind.UNREADABLE_PAGE for w in warnings):
-            raise CorruptPdfError(f"{path}: no page could be read; the file is damaged, download it again",
-                                  path=str(path), page_no=1)
+            raise CorruptPdfError(
+                f"{path}: no page could be read; the file is damaged, download it again", path=str(path), page_no=1
+            )
         raise NoTextLayerError(
-            f"{path}: none of its {len(pages)} pages has a text layer (page 1 onwards: a scanned image?); "
+            f"{path}: page 1 and every other of its {len(pages)} pages have no text layer (a scanned image?); "
             f"koubo does no OCR: run OCR first (e.g. `ocrmypdf -l jpn {path.name} ocr.pdf`) and ingest the result",
-            path=str(path), page_no=1,
+            path=str(path),
+            page_no=1,
         )
     removed = _remove_running_lines(pages)
     blocks = _blocks(pages)
@@ -622,28 +698,42 @@ def read_pdf(path: str | Path, *, strict: bool = False, password: str = "") -> D
 def _read_page(page: Any, page_no: int, warnings: list[DocumentWarning]) -> _Page:
     raw = page.chars
     chars, unmapped, vertical = _page_chars(raw)
-    info = PageInfo(page_no=page_no, width=float(page.width), height=float(page.height),
-                    n_chars=len(chars), rotation=int(page.rotation or 0))
+    info = PageInfo(
+        page_no=page_no,
+        width=float(page.width),
+        height=float(page.height),
+        n_chars=len(chars),
+        rotation=int(page.rotation or 0),
+    )
     if unmapped:
-        warnings.append(DocumentWarning(
-            kind=WarningKind.UNMAPPED_GLYPHS, page_no=page_no,
-            message=f"page {page_no}: {unmapped} glyphs have no Unicode mapping and were dropped",
-        ))
+        warnings.append(
+            DocumentWarning(
+                kind=WarningKind.UNMAPPED_GLYPHS,
+                page_no=page_no,
+                message=f"page {page_no}: {unmapped} glyphs have no Unicode mapping and were dropped",
+            )
+        )
     if not chars:
         has_image = bool(page.images)
-        warnings.append(DocumentWarning(
-            kind=WarningKind.NO_TEXT_LAYER, page_no=page_no,
-            message=f"page {page_no} has no text layer{' (an image: scanned?)' if has_image else ''}; "
-                    f"its content is missing; OCR the file to include it",
-        ))
+        warnings.append(
+            DocumentWarning(
+                kind=WarningKind.NO_TEXT_LAYER,
+                page_no=page_no,
+                message=f"page {page_no} has no text layer{' (an image: scanned?)' if has_image else ''}; "
+                f"its content is missing; OCR the file to include it",
+            )
+        )
         return _Page(info)
     result = _Page(info, vertical=vertical)
     if vertical:
-        warnings.append(DocumentWarning(
-            kind=WarningKind.VERTICAL_TEXT, page_no=page_no,
-            message=f"page {page_no} is set in vertical lines (縦書き); read column by column, right to left; "
-                    f"check its text and structure",
-        ))
+        warnings.append(
+            DocumentWarning(
+                kind=WarningKind.VERTICAL_TEXT,
+                page_no=page_no,
+                message=f"page {page_no} is set in vertical lines (縦書き); read column by column, right to left; "
+                f"check its text and structure",
+            )
+        )
         result.lines = _vertical_lines(chars, page_no)
         return result
     n_rulings = len(page.rects) + len(page.lines) + len(page.curves)

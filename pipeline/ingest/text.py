@@ -185,8 +185,14 @@ def _scan(lines: list[_Line]) -> list[_Piece]:
             flush_para()
             text, bold = _inline(m.group(2).strip())
             pieces.append(
-                _Piece(BlockKind.HEADING, html.unescape(text).strip(), lines[i].no, lines[i].no,
-                       hint_level=len(m.group(1)), bold=bold)
+                _Piece(
+                    BlockKind.HEADING,
+                    html.unescape(text).strip(),
+                    lines[i].no,
+                    lines[i].no,
+                    hint_level=len(m.group(1)),
+                    bold=bold,
+                )
             )
             i += 1
             continue
@@ -198,7 +204,11 @@ def _scan(lines: list[_Line]) -> list[_Piece]:
             kind = BlockKind.LIST_ITEM if m else BlockKind.PARAGRAPH
             if _has_html(text):
                 for j, (chunk, is_item) in enumerate(html_pieces(text)):
-                    k = BlockKind.LIST_ITEM if (is_item or (j == 0 and kind is BlockKind.LIST_ITEM)) else BlockKind.PARAGRAPH
+                    k = (
+                        BlockKind.LIST_ITEM
+                        if (is_item or (j == 0 and kind is BlockKind.LIST_ITEM))
+                        else BlockKind.PARAGRAPH
+                    )
                     pieces.append(_Piece(k, chunk, lines[i].no, lines[i].no, bold=bold))
             else:
                 pieces.append(_Piece(kind, html.unescape(text).strip(), lines[i].no, lines[i].no, bold=bold))

@@ -14,6 +14,7 @@ a new paragraph, list item, heading or table row).
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import sys
@@ -40,17 +41,19 @@ def candidates(path: Path) -> list[dict[str, object]]:
                 continue
             h = float(page.height)
             lines = [ln for ln in page.extract_text_lines() if 0.1 * h < ln["top"] < 0.9 * h]
-            for a, b in zip(lines, lines[1:]):
+            for a, b in itertools.pairwise(lines):
                 if not a["text"].strip() or not b["text"].strip():
                     continue
-                out.append({
-                    "file": path.name,
-                    "page": page.page_number,
-                    "a": a["text"],
-                    "b": b["text"],
-                    "a_bbox": [round(a["x0"], 1), round(a["top"], 1), round(a["x1"], 1), round(a["bottom"], 1)],
-                    "b_bbox": [round(b["x0"], 1), round(b["top"], 1), round(b["x1"], 1), round(b["bottom"], 1)],
-                })
+                out.append(
+                    {
+                        "file": path.name,
+                        "page": page.page_number,
+                        "a": a["text"],
+                        "b": b["text"],
+                        "a_bbox": [round(a["x0"], 1), round(a["top"], 1), round(a["x1"], 1), round(a["bottom"], 1)],
+                        "b_bbox": [round(b["x0"], 1), round(b["top"], 1), round(b["x1"], 1), round(b["bottom"], 1)],
+                    }
+                )
     return out
 
 

@@ -1,0 +1,41 @@
+"""Shared fixtures: the corpus as listed in corpora/MANIFEST.csv, and a cache so
+that each PDF is read once per test session (reading is the slow part)."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from pipeline.document import Document
+from pipeline.ingest import read_pdf, read_text
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPORA = ROOT / "corpora"
+REALPDFS = ROOT / "tests" / "data" / "realpdfs"
+DATA = ROOT / "tests" / "data"
+
+
+def corpus_rows() -> list[dict[str, str]]:
+    with (CORPORA / "MANIFEST.csv").open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def corpus_stems() -> list[str]:
+    """The five call documents, by the path of their text file without suffix."""
+    return [r["file"][: -len(".txt")] for r in corpus_rows() if r["file"].endswith(".txt")]
+
+
+@cache
+def _read(path: str) -> Document:
+    p = Path(path)
+    return read_pdf(p) if p.suffix == ".pdf" else read_text(p)
+
+
+@pytest.fixture(scope="session")
+def ingested() -> Callable[[Path], Document]:
+    """Read a corpus or test file once per session; the Document is frozen, so sharing it is safe."""
+    return lambda path: _read(str(path))
