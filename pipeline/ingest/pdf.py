@@ -303,14 +303,20 @@ def _extract_tables(page: Any, chars: list[_Char], page_no: int) -> tuple[list[t
         ys = sorted({round(v, 1) for c in cells_boxes for v in (c[1], c[3])})
         xs = _merge_close(xs)
         ys = _merge_close(ys)
+        tx0, ttop, tx1, tbottom = t.bbox
+        in_table = [
+            i
+            for i, ch in enumerate(chars)
+            if tx0 - 1 <= (ch.x0 + ch.x1) / 2 <= tx1 + 1 and ttop - 1 <= (ch.top + ch.bottom) / 2 <= tbottom + 1
+        ]
         cells: list[Cell] = []
         for box in sorted(cells_boxes, key=lambda b: (round(b[1], 1), b[0])):
             inside = [
                 i
-                for i, ch in enumerate(chars)
+                for i in in_table
                 if i not in claimed
-                and box[0] - 1 <= (ch.x0 + ch.x1) / 2 <= box[2] + 1
-                and box[1] - 1 <= (ch.top + ch.bottom) / 2 <= box[3] + 1
+                and box[0] - 1 <= (chars[i].x0 + chars[i].x1) / 2 <= box[2] + 1
+                and box[1] - 1 <= (chars[i].top + chars[i].bottom) / 2 <= box[3] + 1
             ]
             claimed.update(inside)
             cell_lines = _horizontal_lines([chars[i] for i in inside], page_no)
@@ -361,13 +367,21 @@ def _table_settings(page: Any) -> dict[str, Any]:
     verticals = [e for e in page.edges if e["orientation"] == "v" and e["bottom"] - e["top"] > 5]
     if len(verticals) < 2:
         return {}
-    horizontals = [e for e in page.edges if e["orientation"] == "h"]
+    # horizontal rulings bucketed by rounded y, so each vertical end looks at a few
+    by_y: dict[int, list[tuple[float, float]]] = {}
+    for h in page.edges:
+        if h["orientation"] == "h":
+            by_y.setdefault(round(h["top"]), []).append((h["x0"], h["x1"]))
     ends: dict[float, list[float]] = {}
     for v in verticals:
+        x = v["x0"]
         for y in (v["top"], v["bottom"]):
-            closed = any(abs(h["top"] - y) < 2 and h["x0"] - 2 <= v["x0"] <= h["x1"] + 2 for h in horizontals)
+            yi = round(y)
+            closed = any(
+                x0 - 2 <= x <= x1 + 2 for b in (yi - 2, yi - 1, yi, yi + 1, yi + 2) for x0, x1 in by_y.get(b, ())
+            )
             if not closed:
-                ends.setdefault(round(y), []).append(v["x0"])
+                ends.setdefault(yi, []).append(x)
     extra = [
         {
             "object_type": "line",
