@@ -110,6 +110,7 @@ HEADER_Y = PAGE_H - 14 * mm  # baseline of the running header
 FOOTER_Y = 11 * mm  # baseline of 「- n -」
 
 BODY_SIZE = 10.5
+FOOTNOTE_SIZE = 8.0  # footnotes are set small, as in the published calls
 CELL_SIZE = 9.0
 CELL_PAD = 3.5
 HEADER_SIZE = 8.0
@@ -252,6 +253,7 @@ STYLES = {
     "bold": _style("bold", GOTHIC, BODY_SIZE, alignment=TA_JUSTIFY, spaceAfter=3),
     "list": _style("list", MINCHO, BODY_SIZE, alignment=TA_JUSTIFY, spaceAfter=2),
     "toc": _style("toc", MINCHO, BODY_SIZE, leftIndent=BODY_SIZE),
+    "footnote": _style("footnote", MINCHO, FOOTNOTE_SIZE),
     "cell": _style("cell", MINCHO, CELL_SIZE, leading=CELL_SIZE * 1.45, alignment=TA_LEFT),
     "h1": _style("h1", GOTHIC, HEADING_SIZES[1], spaceBefore=16, spaceAfter=8, keepWithNext=1),
     "h2": _style("h2", GOTHIC, HEADING_SIZES[2], spaceBefore=10, spaceAfter=5, keepWithNext=1),
@@ -446,6 +448,8 @@ def block_flowables(block: Block, fonts: Fonts) -> list[Flowable]:
         return [Spacer(1, 3), build_table(block.table, fonts), Spacer(1, 8)]
     if block.kind is BlockKind.TOC:
         return [Paragraph(fonts.markup(block.orig, MINCHO), STYLES["toc"])]
+    if block.kind is BlockKind.FOOTNOTE:
+        return [Paragraph(fonts.markup(block.orig, MINCHO), STYLES["footnote"])]
     level = heading_level(block)
     if level is not None:
         return [Paragraph(fonts.markup(block.orig, GOTHIC), STYLES[f"h{level}"])]

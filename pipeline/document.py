@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pipeline.errors import SchemaVersionError
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: clause tree, references, requirements
 
 
 class _Frozen(BaseModel):
@@ -75,6 +75,7 @@ class BlockKind(StrEnum):
     HEADING = "heading"  # a heading candidate: structure decides what it really is
     TABLE = "table"
     TOC = "toc"  # a table-of-contents line
+    FOOTNOTE = "footnote"  # 「4 政府情報システムのための…」 printed with a superscript number
 
 
 class Cell(_Frozen):
@@ -163,6 +164,94 @@ class SourceFile(_Frozen):
     secretariat: str | None = None
 
 
+class ValueType(StrEnum):
+    DATE = "date"  # normalized: "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM"
+    AMOUNT = "amount"  # normalized: integer yen
+    COUNT = "count"  # normalized: {"min": int, "max": int | None, "unit": str}
+    RATE = "rate"  # normalized: float fraction (50% → 0.5) or {"min": float, "max": float}
+    EMAIL = "email"  # normalized: the real address (_atmark_ → @)
+    URL = "url"
+    PHONE = "phone"  # normalized: ASCII digits and hyphens
+    ORGANISATION = "organisation"  # normalized: the name as printed, NFKC
+
+
+class Value(_Frozen):
+    """A value stated in a sentence, with its normal form and what qualifies it (上限, 程度, 必着 …)."""
+
+    type: ValueType
+    raw: str  # exactly as in the sentence
+    normalized: str | int | float | dict[str, int | float | str | None]
+    qualifier: str | None = None  # comma-joined in text order: "上限,税込"
+    span: tuple[int, int] | None = None  # [start, end) into the sentence
+    warning: str | None = None  # e.g. a printed weekday that contradicts the date
+
+
+class Modality(StrEnum):
+    OBLIGATION = "obligation"
+    PROHIBITION = "prohibition"
+    PERMISSION = "permission"
+    ELIGIBILITY = "eligibility"
+    DEADLINE = "deadline"
+    RECOMMENDATION = "recommendation"
+    NONE = "none"
+
+
+class Requirement(_Frozen):
+    """One sentence of a clause with its modality, subject and values."""
+
+    clause_path: str  # reference by path, never a back-pointer
+    sentence: str  # as printed (orig)
+    modality: Modality
+    subject: str | None = None
+    values: list[Value] = []
+    produced_by: str = ""  # "modality_rules.v1"
+
+
+class Reference(_Frozen):
+    """A cross-reference in a clause (「別添1」「(2)の審査基準」「前項」) and the clause it names."""
+
+    clause_path: str  # where it appears
+    raw: str
+    target_path: str | None = None  # None: the named clause does not exist
+
+
+class Clause(_Frozen):
+    """A numbered unit of the call (Ⅰ, 1., (1), ①, イ, a., 【…】, 別添1-3), with its sub-clauses.
+
+    ``path`` is built from the numbering (``IV.1.(1).ロ.b``), so versions of a
+    call can be aligned by path first and by similarity second. ``orig``/``text``
+    hold the clause's own body (heading line included), not its children's.
+    """
+
+    path: str
+    label: str  # the marker as printed: 「（１）」「二.」「Ⅳ」
+    marker: str  # the marker type: roman, arabic, paren_arabic, iroha, latin, bracket, annex, …
+    level: int  # depth in the tree, 1 = top
+    heading: str | None = None
+    orig: str = ""
+    text: str = ""
+    prov: list[Provenance] = []
+    blocks: tuple[int, int] = (0, 0)  # [start, end) into Document.blocks
+    children: list[Clause] = []
+
+    def walk(self) -> Iterator[Clause]:
+        """This clause and all below it, in document order."""
+        yield self
+        for c in self.children:
+            yield from c.walk()
+
+
+class Criterion(_Frozen):
+    """A row of an evaluation table (審査基準, 評価項目) with its points or grades."""
+
+    clause_path: str
+    item: str
+    points: list[int] = []  # e.g. S/A/B/C/D → [10, 8, 6, 3, 0]
+    grades: list[str] = []  # column heads the points belong to, e.g. ["S", "A", "B", "C", "D"]
+    max_points: int | None = None
+    viewpoint: str = ""  # 評価の視点
+
+
 class Document(_Frozen):
     schema_name: Literal["koubo.Document"] = "koubo.Document"
     schema_version: str = SCHEMA_VERSION
@@ -171,7 +260,16 @@ class Document(_Frozen):
     blocks: list[Block] = []
     removed: list[Removal] = []
     warnings: list[DocumentWarning] = []
+    clauses: list[Clause] = []  # the clause tree (structure stage)
+    references: list[Reference] = []
+    requirements: list[Requirement] = []  # nlp stage
+    criteria: list[Criterion] = []
     produced_by: dict[str, str] = {}
+
+    def iter_clauses(self) -> Iterator[Clause]:
+        """Every clause of the tree, in document order."""
+        for c in self.clauses:
+            yield from c.walk()
 
     @property
     def id(self) -> str:

@@ -75,6 +75,10 @@ MIN_RULINGS_FOR_TABLES = 4
 # A page is vertical when this share of its successive glyphs step downwards.
 VERTICAL_SHARE = 0.5
 HEADING_MAX_CHARS = 60
+# A page with this many dot-leader lines is a contents page: its short lines are entries.
+TOC_PAGE_MIN_LEADERS = 2
+# A numbered line this many points smaller than the body text is a footnote.
+FOOTNOTE_SIZE_DROP = 1.5
 # A font size larger than the body's marks a heading only when less than this
 # share of the document's characters is set in it.
 HEADING_SIZE_SHARE = 0.15
@@ -87,6 +91,7 @@ _TOC_LINE = re.compile(
     r"^(?P<title>.+?)\s*(?:[.．・…‥·･]{3,}|[.．・…‥·･]\s*[.．・…‥·･]\s*[.．・…‥·･]).*?(?P<page>[0-9０-９]{1,4})\s*$"
 )
 _TOC_TITLE = re.compile(r"^\s*(目\s*次|も\s*く\s*じ|CONTENTS)\s*$", re.I)
+_FOOTNOTE = re.compile(r"^(?:[0-9０-９]{1,2}|※[0-9０-９]{1,2}|\*[0-9]{1,2})[\s　]")
 _CID = re.compile(r"^\(cid:\d+\)$")
 _DIGITS = re.compile(r"[0-9０-９]+")
 _WS = re.compile(r"\s+")
@@ -101,6 +106,7 @@ class _Char:
     bottom: float
     size: float
     heavy: bool
+    space_before: bool = False  # the PDF printed a space glyph just before this one
 
 
 @dataclass
@@ -174,7 +180,7 @@ def _chars_to_text(chars: Sequence[_Char], *, vertical: bool = False) -> str:
             gap = (c.top - prev.bottom) if vertical else (c.x0 - prev.x1)
             size = max(min(c.size, prev.size), 1.0)
             both_cjk = is_cjk(prev.text[-1]) and is_cjk(c.text[0])
-            if gap > size * (0.9 if both_cjk else 0.2):
+            if (c.space_before and gap > 0) or gap > size * (0.9 if both_cjk else 0.2):
                 out.append(" ")
         out.append(c.text)
         prev = c
@@ -186,6 +192,7 @@ def _page_chars(raw_chars: Iterable[dict[str, Any]]) -> tuple[list[_Char], int, 
     chars: list[_Char] = []
     unmapped = 0
     down = right = 0
+    space = False
     prev: dict[str, Any] | None = None
     for rc in raw_chars:
         t = rc["text"]
@@ -202,10 +209,21 @@ def _page_chars(raw_chars: Iterable[dict[str, Any]]) -> tuple[list[_Char], int, 
             unmapped += 1
             continue
         if not t or t.isspace():
+            space = True
             continue
         chars.append(
-            _Char(repair(t), rc["x0"], rc["top"], rc["x1"], rc["bottom"], rc["size"] or 10.0, _is_heavy(rc["fontname"]))
+            _Char(
+                repair(t),
+                rc["x0"],
+                rc["top"],
+                rc["x1"],
+                rc["bottom"],
+                rc["size"] or 10.0,
+                _is_heavy(rc["fontname"]),
+                space,
+            )
         )
+        space = False
     vertical = down > VERTICAL_SHARE * (down + right) and down > 20
     return chars, unmapped, vertical
 
@@ -510,7 +528,7 @@ def _breaks_before(prev: _Line, ln: _Line, right: float, pitch: float) -> bool:
 
 def _blocks(pages: list[_Page]) -> list[Block]:
     """Lines of all pages (tables in place) → blocks in reading order."""
-    _, pitch, right_edge, heading_sizes = _body_metrics(pages)
+    body_size, pitch, right_edge, heading_sizes = _body_metrics(pages)
     # the column's right edge across the document: pages with few lines fall back to it
     doc_right = statistics.median(right_edge.values()) if right_edge else 0.0
     out: list[Block] = []
@@ -532,7 +550,9 @@ def _blocks(pages: list[_Page]) -> list[Block]:
         heavy = all(ln.heavy for ln in cur.lines)
         kind = cur.kind
         orig = cur.orig.strip()
-        if kind is BlockKind.PARAGRAPH or kind is BlockKind.LIST_ITEM:
+        if _FOOTNOTE.match(orig) and size <= body_size - FOOTNOTE_SIZE_DROP:
+            kind = BlockKind.FOOTNOTE  # 「4 政府情報システムのための…」 in small type
+        elif kind is BlockKind.PARAGRAPH or kind is BlockKind.LIST_ITEM:
             short = len(orig) <= HEADING_MAX_CHARS and not orig.endswith(("。", "．"))
             big = round(size, 1) in heading_sizes
             if short and (big or (heavy and len(cur.lines) == 1) or HEADING_MARKER.match(orig)):
@@ -545,6 +565,7 @@ def _blocks(pages: list[_Page]) -> list[Block]:
         items.extend(p.tables)
         items.sort(key=lambda it: it[0])
         in_toc = False
+        toc_page = sum(1 for ln in p.lines if _TOC_LINE.match(ln.text)) >= TOC_PAGE_MIN_LEADERS
         for _, item in items:
             if isinstance(item, Block):
                 close()
@@ -556,7 +577,9 @@ def _blocks(pages: list[_Page]) -> list[Block]:
             if _TOC_TITLE.match(text):
                 in_toc = True
             toc = _TOC_LINE.match(text) and not p.vertical
-            if toc or (in_toc and re.search(r"\s[0-9０-９]{1,3}\s*$", text)):
+            # on a contents page, entries without leaders too: 「第 １条（目的）」「[例３] …」
+            entry = toc_page and len(text) <= HEADING_MAX_CHARS and "。" not in text
+            if toc or entry or (in_toc and re.search(r"\s[0-9０-９]{1,3}\s*$", text)):
                 close()
                 out.append(
                     Block(

@@ -39,6 +39,8 @@ _INLINE_TAG = re.compile(r"</?(?:sup|sub|span|b|strong|i|em|u|a|font|small)\b[^<
 _LIST_OPEN = re.compile(r"<(?:ul|ol|li)\b", re.I)
 _PIPE_SEP = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
 _RULE_CELL = re.compile(r"^\s*:?-*:?\s*$")  # a cell of a markdown rule row: ----
+_FOOTNOTE = re.compile(r"^\s*<sup>\s*[0-9０-９]+\s*</sup>")
+_RULE_LINE = re.compile(r"^\s*([-*_])(?:\s*\1){2,}\s*$")  # a markdown horizontal rule: ---
 _BOLD = re.compile(r"\*\*(.+?)\*\*", re.S)
 # A line that starts with one of these continues the word before it.
 _CONTINUES_WORD = set("ーァィゥェォッャュョヮヵヶぁぃぅぇぉっゃゅょゎ、。，．）」』】〕")
@@ -152,12 +154,14 @@ def _scan(lines: list[_Line]) -> list[_Piece]:
         for g in groups:
             text, bold = _inline("\n".join(ln.raw.strip() for ln in g))
             kind = BlockKind.LIST_ITEM if len(groups) > 1 and starts_marker(text) else BlockKind.PARAGRAPH
+            if _FOOTNOTE.match(g[0].raw):
+                kind = BlockKind.FOOTNOTE
             pieces.append(_Piece(kind, html.unescape(text).strip(), g[0].no, g[-1].no, bold=bold))
         para.clear()
 
     while i < n:
         raw = lines[i].raw
-        if not raw.strip():
+        if not raw.strip() or _RULE_LINE.match(raw):
             flush_para()
             i += 1
             continue

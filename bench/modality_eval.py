@@ -1,0 +1,303 @@
+"""Modality and subject accuracy of ``pipeline.nlp.modality`` on the hand-labelled gold file.
+
+The gold file (``tests/data/modality_gold.jsonl``, 198 sentences) is split by
+source so that the rules are not tuned on the sentences they are judged on:
+
+- DEVELOPMENT: ``corpora/chiiki-dx/…`` and ``tests/data/realpdfs/mhlw_tsuchi_H26-11.pdf``;
+- HELD-OUT:    ``corpora/digital-jinzai/…``, ``corpora/yorozu/…`` and
+  ``tests/data/realpdfs/mhlw_careerup_shikyu_yoryo_R7-07.pdf``.
+
+Each sentence is classified with the heading of the clause it sits in (the
+nearest preceding short line that starts with a numbering marker, found in the
+source) and with the document's main actor as ``default_subject`` (the most
+frequent applicant term of that document), as a caller in the pipeline would.
+
+Prints, for development, held-out and all: per-modality precision, recall, F1
+and support, micro P/R (= accuracy), macro P/R/F1, subject accuracy (exact match
+where the gold subject is not null) and the confusion matrix.
+
+Run:  .venv/bin/python bench/modality_eval.py [--errors] [--split dev|held-out|all]
+      .venv/bin/python bench/modality_eval.py --speed     # classify + split over the corpus .txt files
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pipeline.document import Document, Modality  # noqa: E402
+from pipeline.nlp.modality import classify, split_sentences  # noqa: E402
+
+GOLD = ROOT / "tests/data/modality_gold.jsonl"
+DEV_SOURCES = ("corpora/chiiki-dx/", "tests/data/realpdfs/mhlw_tsuchi_H26-11.pdf")
+LABELS: tuple[Modality, ...] = tuple(Modality)
+
+# A heading is a short line that starts with a numbering marker: （１） (1) 1. １． イ. ア 【…】 Ⅱ ## a.
+HEADING_MARKER = re.compile(
+    r"^\s*(?:#{1,6}\s|[（(]\s*[0-9０-９a-zA-Zア-ン一-十]{1,3}\s*[）)]|[0-9０-９]{1,2}\s*[.．、]?\s*(?=[^\d０-９\s.．])"
+    r"|[ア-ン]\s*[.．、\s　]|[a-zａ-ｚ]\s*[.．]|[一二三四五六七八九十]{1,2}\s*[.．、]|【|[ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩ]"
+    r"|(?:I{1,3}|IV|VI{0,3}|IX|X)\s)"
+)
+HEADING_MAX_CHARS = 40  # longer lines are numbered body items, not headings
+
+# Terms that name the actor a document is mostly about; the most frequent one is its main actor.
+ROLE_TERMS: tuple[str, ...] = (
+    "伴走支援事業者",
+    "補助事業者",
+    "事業主",
+    "実施機関",
+    "受託者",
+    "受注者",
+    "ＭＦ登録者",
+)
+
+
+@dataclass(frozen=True)
+class Item:
+    source: str
+    where: int
+    sentence: str
+    gold: Modality
+    gold_subject: str | None
+    heading: str | None
+    default_subject: str | None
+
+    @property
+    def dev(self) -> bool:
+        return self.source.startswith(DEV_SOURCES)
+
+
+def is_heading(line: str) -> bool:
+    s = line.strip().lstrip("-*＊ ")
+    # A numbered requirement (「8. 〜に協力すること」) is a list item, not a heading.
+    return (
+        bool(s)
+        and len(s) <= HEADING_MAX_CHARS
+        and not s.endswith(("。", "こと", "こと。"))
+        and bool(HEADING_MARKER.match(s))
+    )
+
+
+PdfReader = Callable[[Path], Document]
+
+_PDF_READER: list[PdfReader] = []  # set by load_items(); a test passes its session cache
+
+
+def _read_pdf(path: Path) -> Document:
+    from pipeline.ingest import read_pdf
+
+    return read_pdf(path)
+
+
+@cache
+def source_lines(source: str) -> tuple[tuple[int, str], ...]:
+    """(line or page number, text) of a source: text lines for .txt, ingested blocks for a PDF."""
+    path = ROOT / source
+    if path.suffix == ".pdf":
+        # The same blocks `koubo show <pdf>` prints.
+        doc = (_PDF_READER[-1] if _PDF_READER else _read_pdf)(path)
+        return tuple((b.prov[0].page_no or 0, b.orig) for b in doc.blocks)
+    return tuple(enumerate(path.read_text(encoding="utf-8").splitlines(), start=1))
+
+
+def _squash(s: str) -> str:
+    return re.sub(r"\s+", "", s)
+
+
+def find_heading(source: str, where: int, sentence: str) -> str | None:
+    """The nearest heading before the sentence's own line (.txt) or block (PDF)."""
+    lines = source_lines(source)
+    if source.endswith(".pdf"):
+        key = _squash(sentence)[:20]
+        idx = next((i for i, (p, t) in enumerate(lines) if p == where and key in _squash(t)), None)
+        if idx is None:
+            idx = next((i for i, (p, _) in enumerate(lines) if p > where), len(lines))
+    else:
+        idx = where - 1  # 0-based index of the sentence's own line
+    for _, text in reversed(lines[:idx]):
+        if is_heading(text):
+            return text.strip().lstrip("-*＊ ")
+    return None
+
+
+# Headings about applying: under them the sentence binds the applicant (応募者/申請者),
+# elsewhere the document's main actor (伴走支援事業者, 実施機関, 事業主 …).
+APPLYING_HEADING = re.compile(r"応募|申請|提出|説明会|質問|募集|公募|受付|期間|期限|締切|相談")
+
+
+@cache
+def _actors(source: str) -> tuple[str | None, str | None]:
+    text = "\n".join(t for _, t in source_lines(source))
+    applicant = max(("申請者", "応募者"), key=text.count)
+    counts = Counter({term: text.count(term) for term in ROLE_TERMS})
+    term, n = counts.most_common(1)[0]
+    return (applicant if text.count(applicant) else None), (term if n else None)
+
+
+def default_subject(source: str, heading: str | None) -> str | None:
+    """What a caller would pass as default_subject: the applicant under an application heading, else the main actor."""
+    applicant, main = _actors(source)
+    if heading and APPLYING_HEADING.search(heading) and applicant:
+        return applicant
+    return main or applicant
+
+
+def load_items(pdf_reader: PdfReader | None = None) -> list[Item]:
+    """The gold sentences with their headings and default subjects.
+
+    Args:
+        pdf_reader: how to read a PDF (default ``read_pdf``); tests pass their
+            session cache so that the 82-page PDF is read once.
+    """
+    if pdf_reader is not None:
+        _PDF_READER.append(pdf_reader)
+    items = []
+    for line in GOLD.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        r = json.loads(line)
+        heading = find_heading(r["source"], int(r["page_or_line"]), r["sentence"])
+        items.append(
+            Item(
+                source=r["source"],
+                where=int(r["page_or_line"]),
+                sentence=r["sentence"],
+                gold=Modality(r["modality"]),
+                gold_subject=r["subject"],
+                heading=heading,
+                default_subject=default_subject(r["source"], heading),
+            )
+        )
+    return items
+
+
+@dataclass(frozen=True)
+class Scores:
+    n: int
+    accuracy: float
+    macro_p: float
+    macro_r: float
+    macro_f1: float
+    per_label: dict[Modality, tuple[float, float, float, int]]
+    subject_accuracy: float
+    subject_n: int
+    confusion: dict[tuple[Modality, Modality], int]
+
+
+def score(items: Iterable[Item]) -> tuple[Scores, list[tuple[Item, Modality, str | None, str]]]:
+    pairs = []
+    for it in items:
+        c = classify(it.sentence, heading=it.heading, default_subject=it.default_subject)
+        pairs.append((it, c.modality, c.subject, c.rule))
+    n = len(pairs)
+    confusion = Counter((it.gold, pred) for it, pred, _, _ in pairs)
+    per_label: dict[Modality, tuple[float, float, float, int]] = {}
+    for lab in LABELS:
+        tp = confusion[(lab, lab)]
+        n_pred = sum(v for (_, p), v in confusion.items() if p == lab)
+        support = sum(v for (g, _), v in confusion.items() if g == lab)
+        p = tp / n_pred if n_pred else 0.0
+        r = tp / support if support else 0.0
+        f = 2 * p * r / (p + r) if p + r else 0.0
+        per_label[lab] = (p, r, f, support)
+    present = [lab for lab in LABELS if per_label[lab][3]]
+    correct = sum(confusion[(lab, lab)] for lab in LABELS)
+    with_subject = [(it, subj) for it, _, subj, _ in pairs if it.gold_subject is not None]
+    subj_ok = sum(1 for it, subj in with_subject if subj == it.gold_subject)
+    scores = Scores(
+        n=n,
+        accuracy=correct / n if n else 0.0,
+        macro_p=sum(per_label[lab][0] for lab in present) / len(present) if present else 0.0,
+        macro_r=sum(per_label[lab][1] for lab in present) / len(present) if present else 0.0,
+        macro_f1=sum(per_label[lab][2] for lab in present) / len(present) if present else 0.0,
+        per_label=per_label,
+        subject_accuracy=subj_ok / len(with_subject) if with_subject else 0.0,
+        subject_n=len(with_subject),
+        confusion=dict(confusion),
+    )
+    errors = [(it, pred, subj, rule) for it, pred, subj, rule in pairs if pred != it.gold]
+    return scores, errors
+
+
+def report(name: str, s: Scores) -> str:
+    out = [f"== {name}: {s.n} sentences =="]
+    out.append(f"{'modality':<16}{'P':>6}{'R':>6}{'F1':>6}{'n':>5}")
+    for lab in LABELS:
+        p, r, f, sup = s.per_label[lab]
+        out.append(f"{lab.value:<16}{p:6.2f}{r:6.2f}{f:6.2f}{sup:5d}")
+    out.append(f"micro P = R = accuracy  {s.accuracy:.3f}")
+    out.append(f"macro P {s.macro_p:.3f}  R {s.macro_r:.3f}  F1 {s.macro_f1:.3f}")
+    out.append(f"subject accuracy        {s.subject_accuracy:.3f}  (n={s.subject_n}, gold subject not null)")
+    short = {lab: lab.value[:5] for lab in LABELS}
+    out.append("confusion (rows gold, columns predicted)")
+    out.append(" " * 8 + "".join(f"{short[lab]:>7}" for lab in LABELS))
+    for g in LABELS:
+        out.append(f"{short[g]:<8}" + "".join(f"{s.confusion.get((g, p), 0):>7}" for p in LABELS))
+    return "\n".join(out)
+
+
+def speed() -> str:
+    texts = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "corpora").rglob("*.txt"))]
+    n_chars = sum(len(t) for t in texts)
+    t0 = time.perf_counter()
+    n_sent = 0
+    for t in texts:
+        for sentence in split_sentences(t):
+            classify(sentence)
+            n_sent += 1
+    dt = time.perf_counter() - t0
+    return f"speed: {len(texts)} files, {n_chars} chars, {n_sent} sentences: split + classify in {dt:.3f} s"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--errors", action="store_true", help="list misclassified sentences")
+    ap.add_argument("--split", choices=("dev", "held-out", "all"), help="only this split")
+    ap.add_argument("--speed", action="store_true", help="time split + classify over the corpus .txt files")
+    ap.add_argument("--subjects", action="store_true", help="list wrong subjects")
+    ap.add_argument("--headings", action="store_true", help="show the heading found for each sentence")
+    args = ap.parse_args(argv)
+    if args.speed:
+        print(speed())
+        return 0
+    items = load_items()
+    splits = {
+        "dev": [it for it in items if it.dev],
+        "held-out": [it for it in items if not it.dev],
+        "all": items,
+    }
+    for name, subset in splits.items():
+        if args.split and name != args.split:
+            continue
+        s, errors = score(subset)
+        print(report(name, s))
+        if args.errors:
+            for it, pred, _, rule in errors:
+                print(f"  [{it.gold.value} → {pred.value} by {rule}] ({it.heading}) {it.sentence[:160]}")
+        if args.subjects:
+            for it in subset:
+                if it.gold_subject is None:
+                    continue
+                c = classify(it.sentence, heading=it.heading, default_subject=it.default_subject)
+                if c.subject != it.gold_subject:
+                    print(f"  [subject {it.gold_subject} → {c.subject}] {it.sentence[:100]}")
+        if args.headings:
+            for it in subset:
+                print(f"  {it.source.rsplit('/', 1)[-1][:20]}:{it.where} ({it.heading}) {it.sentence[:50]}")
+        print()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
