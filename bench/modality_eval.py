@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline.document import Document, Modality  # noqa: E402
+from pipeline.nlp import DocumentActors  # noqa: E402
 from pipeline.nlp.modality import classify, split_sentences  # noqa: E402
 
 GOLD = ROOT / "tests/data/modality_gold.jsonl"
@@ -52,15 +53,6 @@ HEADING_MARKER = re.compile(
 HEADING_MAX_CHARS = 40  # longer lines are numbered body items, not headings
 
 # Terms that name the actor a document is mostly about; the most frequent one is its main actor.
-ROLE_TERMS: tuple[str, ...] = (
-    "伴走支援事業者",
-    "補助事業者",
-    "事業主",
-    "実施機関",
-    "受託者",
-    "受注者",
-    "ＭＦ登録者",
-)
 
 
 @dataclass(frozen=True)
@@ -131,29 +123,17 @@ def find_heading(source: str, where: int, sentence: str) -> str | None:
     return None
 
 
-# Headings about applying: under them the sentence binds the applicant (応募者/申請者),
-# elsewhere the document's main actor (伴走支援事業者, 実施機関, 事業主 …).
-APPLYING_HEADING = re.compile(r"応募|申請|提出|説明会|質問|募集|公募|受付|期間|期限|締切|相談")
-
-
 @cache
-def _actors(source: str) -> tuple[str | None, str | None]:
-    text = "\n".join(t for _, t in source_lines(source))
-    applicant = max(("申請者", "応募者"), key=text.count)
-    counts = Counter({term: text.count(term) for term in ROLE_TERMS})
-    term, n = counts.most_common(1)[0]
-    return (applicant if text.count(applicant) else None), (term if n else None)
+def _actors(source: str) -> DocumentActors:
+    return DocumentActors.of("\n".join(t for _, t in source_lines(source)))
 
 
 def default_subject(source: str, heading: str | None) -> str | None:
-    """What a caller would pass as default_subject: the applicant under an application heading, else the main actor."""
-    applicant, main = _actors(source)
-    if heading and APPLYING_HEADING.search(heading) and applicant:
-        return applicant
-    return main or applicant
+    """What the pipeline passes as default_subject (pipeline.nlp.DocumentActors)."""
+    return _actors(source).default_subject(heading)
 
 
-def load_items(pdf_reader: PdfReader | None = None) -> list[Item]:
+def load_items(pdf_reader: PdfReader | None = None, gold: Path = GOLD) -> list[Item]:
     """The gold sentences with their headings and default subjects.
 
     Args:
@@ -163,7 +143,7 @@ def load_items(pdf_reader: PdfReader | None = None) -> list[Item]:
     if pdf_reader is not None:
         _PDF_READER.append(pdf_reader)
     items = []
-    for line in GOLD.read_text(encoding="utf-8").splitlines():
+    for line in gold.read_text(encoding="utf-8").splitlines():
         if not line.strip():
             continue
         r = json.loads(line)
@@ -267,16 +247,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--speed", action="store_true", help="time split + classify over the corpus .txt files")
     ap.add_argument("--subjects", action="store_true", help="list wrong subjects")
     ap.add_argument("--headings", action="store_true", help="show the heading found for each sentence")
+    ap.add_argument("--gold", type=Path, default=GOLD, help="labelled sentences (default: the gold file)")
     args = ap.parse_args(argv)
     if args.speed:
         print(speed())
         return 0
-    items = load_items()
+    items = load_items(gold=args.gold)
     splits = {
         "dev": [it for it in items if it.dev],
         "held-out": [it for it in items if not it.dev],
         "all": items,
     }
+    if args.gold != GOLD:  # another sample: no development split applies
+        splits = {"all": items}
     for name, subset in splits.items():
         if args.split and name != args.split:
             continue

@@ -7,6 +7,8 @@ exit status 1 (``--debug`` shows the traceback); usage errors exit 2.
 
 from __future__ import annotations
 
+import csv
+import json
 import os
 import sys
 import tempfile
@@ -17,12 +19,15 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from pipeline import __version__
-from pipeline.document import Document, IngestResult, IngestStatus
-from pipeline.errors import PipelineError, SourceNotFoundError
+from pipeline.document import Clause, Document, IngestResult, IngestStatus, Modality, Provenance, Requirement
+from pipeline.errors import PipelineError, SchemaVersionError, SourceNotFoundError
 from pipeline.ingest import ingest_path, load_manifest, sha256_file
+from pipeline.nlp import find_requirements
 from pipeline.settings import Settings
+from pipeline.structure import iter_outline, segment
 
 app = typer.Typer(
     name="koubo",
@@ -102,15 +107,26 @@ def find_document(ref: str, settings: Settings) -> Path | None:
 
 
 def load_document(ref: str, settings: Settings) -> Document:
-    """A document from a source file (ingested now), an ingested JSON file, or an id."""
+    """A document from a source file, an ingested JSON file, or an id.
+
+    A source file is looked up by its sha256 among the ingested documents first,
+    and ingested (and so cached in outputs/documents/) only if it is not there.
+    """
     path = Path(ref)
     if path.is_file() and path.suffix.lower() == ".json":
         return Document.from_json(path.read_bytes())
     if path.exists():
+        cached = _existing_output(path, settings.documents_dir)
+        if cached is not None:
+            try:
+                return Document.from_json(cached.read_bytes())
+            except SchemaVersionError:
+                pass  # written by an older koubo: ingest again
         result = ingest_path(path, manifest=load_manifest(settings.manifest_path))
         if result.document is None:
             e = result.errors[0]
             raise PipelineError(e.message, path=e.path, page_no=e.page_no)
+        write_atomic(document_path(settings.documents_dir, result.document), result.document.to_json())
         return result.document
     found = find_document(ref, settings)
     if found is None:
@@ -262,6 +278,137 @@ def show(
         err.print(f"warning: {w.message}", markup=False)
     if document.removed:
         err.print(f"{len(document.removed)} header/footer/page-number lines removed", markup=False)
+
+
+def _pages(prov: list[Provenance]) -> list[int]:
+    return sorted({p.page_no for p in prov if p.page_no is not None})
+
+
+def _where(prov: list[Provenance]) -> str:
+    pages = _pages(prov)
+    if pages:
+        return f"p.{pages[0]}" + (f"-{pages[-1]}" if pages[-1] != pages[0] else "")
+    lines = [p.line_start for p in prov if p.line_start is not None]
+    return f"L{min(lines)}" if lines else ""
+
+
+def _outline_node(c: Clause, include_items: bool) -> dict[str, object]:
+    return {
+        "path": c.path,
+        "label": c.label,
+        "heading": c.heading,
+        "level": c.level,
+        "text": c.text,
+        "pages": _pages(c.prov),
+        "children": [_outline_node(x, include_items) for x in c.children if include_items or not _is_item(x)],
+    }
+
+
+def _is_item(c: Clause) -> bool:
+    return c.marker.split(":")[0] in ("bullet", "circled")
+
+
+@app.command()
+def outline(
+    doc: Annotated[str, typer.Argument(help="A source file (pdf, txt, md), a document JSON file, or a document id.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+    items: Annotated[bool, typer.Option("--items", help="Include bullet and ① items.")] = False,
+) -> None:
+    """Print the clause tree that follows the document's numbering (Ⅳ › 1. › (1) › イ …)."""
+    if fmt not in ("text", "json"):
+        raise typer.BadParameter("use text or json", param_hint="--format")
+    settings = Settings()
+    try:
+        document = segment(load_document(doc, settings))
+    except PipelineError as e:
+        _fail(e)
+        return
+    if fmt == "json":
+        nodes = [_outline_node(c, items) for c in document.clauses]
+        sys.stdout.write(json.dumps(nodes, ensure_ascii=False, indent=1) + "\n")
+        return
+    for c in iter_outline(document.clauses, include_items=items):
+        title = c.heading if c.heading is not None else c.text.replace("\n", " ")[:50]
+        if c.marker in ("bracket", "square"):
+            title = ""  # the label is the heading
+        indent = "  " * (c.level - 1)
+        typer.echo(f"{indent}{c.path:<{max(1, 28 - len(indent))}} {c.label:<6} {title}  {_where(c.prov)}".rstrip())
+    missing = [r for r in document.references if r.target_path is None]
+    for r in missing:
+        err.print(f"warning: {r.clause_path} refers to {r.raw}, which this document does not have", markup=False)
+
+
+REQUIREMENT_COLUMNS = ("clause_path", "modality", "subject", "sentence", "values")
+VALUE_FIELDS = {"type", "raw", "normalized", "qualifier"}
+PIPE_WIDTH = 200  # table width when stdout is not a terminal
+
+
+@app.command()
+def requirements(
+    doc: Annotated[str, typer.Argument(help="A source file (pdf, txt, md), a document JSON file, or a document id.")],
+    kind: Annotated[
+        list[Modality] | None,
+        typer.Option("--kind", "-k", help="Only these modalities (repeat the option for several)."),
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, json or csv.")] = "table",
+    ginza: Annotated[
+        bool, typer.Option("--ginza/--no-ginza", help="Find subjects the rules miss with GiNZA's parse.")
+    ] = True,
+    include_none: Annotated[bool, typer.Option("--all", help="Also list sentences that state no requirement.")] = False,
+) -> None:
+    """List the requirements of a document: each sentence with its modality, subject and values."""
+    if fmt not in ("table", "json", "csv"):
+        raise typer.BadParameter("use table, json or csv", param_hint="--format")
+    settings = Settings()
+    try:
+        document = segment(load_document(doc, settings))
+        parser = None
+        if ginza:
+            from pipeline.nlp.ginza import GinzaParser
+
+            parser = GinzaParser()
+        document = find_requirements(document, parser)
+    except PipelineError as e:
+        _fail(e)
+        return
+    wanted = set(kind) if kind else None
+    rows = [
+        r
+        for r in document.requirements
+        if (wanted is None or r.modality in wanted) and (include_none or wanted or r.modality is not Modality.NONE)
+    ]
+    if fmt == "json":
+        data = [
+            {
+                "clause_path": r.clause_path,
+                "sentence": r.sentence,
+                "modality": r.modality.value,
+                "subject": r.subject,
+                "values": [
+                    v.model_dump(include={"type", "raw", "normalized", "qualifier"}, mode="json") for v in r.values
+                ],
+            }
+            for r in rows
+        ]
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=1) + "\n")
+        return
+    if fmt == "csv":
+        w = csv.writer(sys.stdout, lineterminator="\n")
+        w.writerow(REQUIREMENT_COLUMNS)
+        for r in rows:
+            w.writerow([r.clause_path, r.modality.value, r.subject or "", r.sentence, _values_cell(r)])
+        return
+    table = Table(show_lines=False, expand=False, pad_edge=False)
+    for col in REQUIREMENT_COLUMNS:
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(r.clause_path, r.modality.value, r.subject or "", r.sentence, _values_cell(r))
+    Console(width=None if sys.stdout.isatty() else PIPE_WIDTH).print(table)
+    err.print(f"{len(rows)} of {len(document.requirements)} sentences", markup=False)
+
+
+def _values_cell(r: Requirement) -> str:
+    return "; ".join(f"{v.type.value}={v.normalized}" + (f" ({v.qualifier})" if v.qualifier else "") for v in r.values)
 
 
 def _table_preview(orig: str) -> str:

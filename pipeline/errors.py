@@ -11,6 +11,7 @@
     │  ├─ EncryptedPdfError        a PDF that needs a password
     │  └─ NoTextLayerError         a PDF with no text on any page (scanned; no OCR)
     ├─ UnsupportedFormatError      a file type koubo does not ingest
+    ├─ ModelUnavailableError       GiNZA (or another model) is not installed
     └─ SchemaVersionError          outputs/ JSON written by an incompatible koubo
     PipelineWarning(UserWarning)
 
@@ -70,6 +71,12 @@ class UnsupportedFormatError(PipelineError):
     """Raised for a file type koubo does not ingest."""
 
     status = 415
+
+
+class ModelUnavailableError(PipelineError):
+    """Raised when a model koubo needs (GiNZA, the embedder) is not installed or not built."""
+
+    status = 503
 
 
 class SchemaVersionError(PipelineError):

@@ -73,7 +73,7 @@ def test_every_command_has_help():
     """This test ensures that koubo and each of its commands print help."""
     r = runner.invoke(app, ["--help"])
     assert r.exit_code == 0
-    for cmd in ("ingest", "show"):
+    for cmd in ("ingest", "show", "outline", "requirements"):
         sub = runner.invoke(app, [cmd, "--help"])
         assert sub.exit_code == 0 and "Usage:" in sub.stdout
         assert cmd in r.stdout

@@ -1,1 +1,129 @@
-"""Requirements: clauses → sentences with modality, subject and values (being built, issue #3)."""
+"""Requirements: clauses → sentences with modality, subject and values.
+
+Consumes a Document with its clause tree (``structure.segment``); produces the
+Document with ``requirements``: one per sentence of every clause, with its
+modality (obligation, prohibition, permission, eligibility, deadline,
+recommendation, none), its subject and the values it states.
+
+Heavy dependencies: spaCy + GiNZA, only in ``pipeline.nlp.ginza`` and only
+when a parser is passed. The modality comes from ordered rules on the
+sentence's predicate (``modality_rules.v1``), the values from regular rules
+(``value_rules.v1``): both are exact and fast. GiNZA's dependency parse is
+run only on requirement sentences whose subject the rules could not find,
+batched, with NER and the other unused components disabled.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from pipeline.document import Clause, Document, Modality, Requirement
+from pipeline.nlp.modality import MODALITY_RULES, classify, split_sentences
+from pipeline.nlp.values import VALUE_RULES, extract_values
+
+__all__ = ["DocumentActors", "SubjectParser", "classify", "extract_values", "find_requirements", "split_sentences"]
+
+# Terms for the party a call binds, most specific first; the most frequent one
+# in a document is its main actor.
+ROLE_TERMS: tuple[str, ...] = (
+    "伴走支援事業者", "補助事業者", "事業主", "実施機関", "受託者", "受注者", "ＭＦ登録者",
+)  # fmt: skip
+APPLICANT_TERMS = ("申請者", "応募者")
+# Under headings about applying, a sentence binds the applicant rather than the main actor.
+APPLYING_HEADING = re.compile(r"応募|申請|提出|説明会|質問|募集|公募|受付|期間|期限|締切|相談")
+
+
+class SubjectParser(Protocol):
+    """What finds subjects the rules leave open (GinzaParser, or a test double)."""
+
+    name: str
+
+    def subjects(self, sentences: list[str]) -> list[str | None]: ...
+
+
+@dataclass(frozen=True)
+class DocumentActors:
+    """Who a call binds: its applicant term and its main actor, counted in its text."""
+
+    applicant: str | None
+    main: str | None
+
+    @classmethod
+    def of(cls, text: str) -> DocumentActors:
+        applicant = max(APPLICANT_TERMS, key=text.count)
+        counts = Counter({term: text.count(term) for term in ROLE_TERMS})
+        term, n = counts.most_common(1)[0]
+        return cls(applicant if text.count(applicant) else None, term if n else None)
+
+    def default_subject(self, heading: str | None) -> str | None:
+        """The applicant under a heading about applying, else the main actor."""
+        if heading and APPLYING_HEADING.search(heading) and self.applicant:
+            return self.applicant
+        return self.main or self.applicant
+
+
+def _sentences(clause: Clause) -> Iterable[str]:
+    """The clause's own sentences; a printed line break (a new block, a title line) ends one too.
+
+    The heading line is kept: 「(2)提出期限 令和8年4月10日(金)午前11時」 states a deadline.
+    """
+    for line in clause.orig.split("\n"):
+        yield from (s for s in split_sentences(line) if s.strip())
+
+
+def find_requirements(doc: Document, parser: SubjectParser | None = None) -> Document:
+    """Classify every sentence of every clause and extract its values.
+
+    Args:
+        doc: a Document with its clause tree.
+        parser: finds subjects the rules cannot (e.g. ``GinzaParser()``); only
+            requirement sentences without a stated subject are sent to it.
+
+    Returns:
+        The Document with ``requirements`` filled, in clause order.
+
+    Example:
+        >>> doc = find_requirements(segment(read_text(path)))
+        >>> [r.modality.value for r in doc.requirements if r.clause_path == "IV.1.(1).ロ.b"][:2]
+        ['eligibility', 'eligibility']
+    """
+    actors = DocumentActors.of("\n".join(b.text for b in doc.blocks))
+    year = doc.source.fiscal_year
+    headings: dict[str, str | None] = {}
+    pending: list[tuple[str, str, Modality, str | None]] = []  # path, sentence, modality, subject
+    for clause in doc.iter_clauses():
+        heading = clause.heading
+        if heading is None:  # an item: its context is the nearest heading above it
+            parent = clause.path.rsplit(".", 1)[0] if "." in clause.path else ""
+            heading = headings.get(parent)
+        headings[clause.path] = heading
+        for sentence in _sentences(clause):
+            c = classify(sentence, heading=heading, default_subject=None)
+            pending.append((clause.path, sentence, c.modality, c.subject))
+    # the parser sees only requirement sentences the rules found no subject in
+    ask = [i for i, (_, s, m, subj) in enumerate(pending) if m is not Modality.NONE and subj is None]
+    parsed: dict[int, str | None] = {}
+    if parser is not None and ask:
+        parsed = dict(zip(ask, parser.subjects([pending[i][1] for i in ask]), strict=True))
+    requirements = []
+    for i, (path, sentence, modality, subject) in enumerate(pending):
+        if modality is not Modality.NONE and subject is None:
+            subject = parsed.get(i) or actors.default_subject(headings.get(path))
+        requirements.append(
+            Requirement(
+                clause_path=path,
+                sentence=sentence,
+                modality=modality,
+                subject=subject if modality is not Modality.NONE else None,
+                values=extract_values(sentence, base_year=year),
+                produced_by=MODALITY_RULES,
+            )
+        )
+    produced = {**doc.produced_by, "modality": MODALITY_RULES, "values": VALUE_RULES}
+    if parser is not None:
+        produced["subject_parser"] = parser.name
+    return doc.model_copy(update={"requirements": requirements, "produced_by": produced})

@@ -1,0 +1,119 @@
+"""The requirements stage over real clause trees, GiNZA subjects, and the outline/requirements commands."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+
+from typer.testing import CliRunner
+
+from conftest import CORPORA
+from pipeline.cli import app
+from pipeline.document import Modality, ValueType
+from pipeline.nlp import DocumentActors, find_requirements
+from pipeline.nlp.ginza import GinzaParser
+from pipeline.structure import segment
+
+FY2026_TXT = CORPORA / "chiiki-dx/2026/chiiki-dx_fy2026_bansou-jigyosha_nttdata-strategy.txt"
+runner = CliRunner()
+
+
+@cache
+def _parser() -> GinzaParser:
+    return GinzaParser()  # loaded once per session: ~2 s
+
+
+def test_requirements_over_the_fy2026_call(ingested):
+    """This test ensures that the FY2026 call yields typed requirements at their clause paths, with
+    values: the budget cap with its qualifier, the application period, the resident-supporter rule."""
+    doc = find_requirements(segment(ingested(FY2026_TXT)))
+    by_path: dict[str, list] = {}
+    for r in doc.requirements:
+        by_path.setdefault(r.clause_path, []).append(r)
+    cap = [v for r in by_path["II.2"] for v in r.values if v.type is ValueType.AMOUNT]
+    assert [(v.normalized, v.qualifier) for v in cap] == [(70000000, "上限,程度,税込")]
+    period = [r for r in by_path["IV.3.(3)"] if r.modality is Modality.DEADLINE]
+    assert [v.normalized for v in period[0].values] == ["2026-04-07", "2026-04-28T15:00"]
+    resident = by_path["IV.1.(1).ロ.b.・2"][0]
+    assert "常駐支援者 1 名以上" in resident.sentence
+    assert resident.modality in (Modality.OBLIGATION, Modality.ELIGIBILITY)
+    assert doc.produced_by["modality"] == "modality_rules.v1"
+    kinds = {r.modality for r in doc.requirements}
+    assert kinds >= {Modality.OBLIGATION, Modality.PROHIBITION, Modality.ELIGIBILITY, Modality.DEADLINE}
+
+
+def test_document_actors():
+    """This test ensures that a call's applicant term and main actor are counted from its text, and the
+    applicant is the default subject under headings about applying."""
+    actors = DocumentActors.of("応募者は… 伴走支援事業者は… 伴走支援事業者が… 応募者の… 申請者")
+    assert actors == DocumentActors(applicant="応募者", main="伴走支援事業者")
+    assert actors.default_subject("応募書類の提出方法") == "応募者"
+    assert actors.default_subject("再委託の制限") == "伴走支援事業者"
+
+
+def test_ginza_finds_subjects_of_main_predicates():
+    """This test ensures that GiNZA (loaded offline from the ja-ginza package, NER off) returns the
+    subject of the main predicate when it is an actor, and nothing otherwise."""
+    subjects = _parser().subjects(
+        [
+            "伴走支援事業者は、支援地域の地方公共団体に常駐支援者を配置しなければならない。",
+            "委託先は、業務履行中に事故が発生した場合は、直ちに当社担当に通報しなければならないものとします。",
+            "提出書類に不備がある場合は受理できません。",
+        ]
+    )
+    assert subjects == ["伴走支援事業者", "委託先", None]
+    assert "ner" not in _parser().nlp.pipe_names
+
+
+def test_parser_is_asked_only_where_rules_found_no_subject(ingested):
+    """This test ensures that only requirement sentences without a rule-found subject go to the parser."""
+
+    class Recorder:
+        name = "recorder"
+
+        def __init__(self) -> None:
+            self.seen: list[str] = []
+
+        def subjects(self, sentences: list[str]) -> list[str | None]:
+            self.seen.extend(sentences)
+            return [None] * len(sentences)
+
+    rec = Recorder()
+    doc = find_requirements(segment(ingested(FY2026_TXT)), rec)
+    asked = set(rec.seen)
+    assert 0 < len(asked) < len(doc.requirements) / 2
+    assert not any(r.sentence in asked for r in doc.requirements if r.modality is Modality.NONE)
+    assert doc.produced_by["subject_parser"] == "recorder"
+
+
+def test_outline_command_text_and_json(tmp_path, monkeypatch):
+    """This test ensures that `koubo outline` prints the tree with paths, labels and pages, and that
+    --format json gives nested nodes {path, label, heading, level, text, pages, children}."""
+    monkeypatch.setenv("KOUBO_OUTPUTS", str(tmp_path / "out"))
+    pdf = FY2026_TXT.with_suffix(".pdf")
+    r = runner.invoke(app, ["outline", str(pdf)])
+    assert r.exit_code == 0, r.output
+    lines = r.stdout.splitlines()
+    assert any(line.split()[:3] == ["IV.1.(1).ロ.b", "b.", "常駐支援者の経験・能力"] for line in lines)
+    assert "refers to 別添3, which this document does not have" in r.stderr
+    cached = list((tmp_path / "out/documents").rglob("*.json"))
+    assert len(cached) == 1, "the PDF is ingested once and cached by sha256"
+    j = runner.invoke(app, ["outline", str(pdf), "--format", "json"])
+    nodes = json.loads(j.stdout)
+    iv = next(n for n in nodes if n["path"] == "IV")
+    assert set(iv) == {"path", "label", "heading", "level", "text", "pages", "children"}
+    assert iv["children"][0]["path"] == "IV.1" and iv["children"][0]["pages"]
+
+
+def test_requirements_command_formats(tmp_path, monkeypatch):
+    """This test ensures that `koubo requirements` filters by --kind and writes json and csv."""
+    monkeypatch.setenv("KOUBO_OUTPUTS", str(tmp_path / "out"))
+    r = runner.invoke(app, ["requirements", str(FY2026_TXT), "--kind", "deadline", "--no-ginza", "-f", "json"])
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.stdout)
+    assert rows and {x["modality"] for x in rows} == {"deadline"}
+    assert set(rows[0]) == {"clause_path", "sentence", "modality", "subject", "values"}
+    assert any(v["normalized"] == "2026-04-10T11:00" for x in rows for v in x["values"])
+    c = runner.invoke(app, ["requirements", str(FY2026_TXT), "-k", "prohibition", "--no-ginza", "-f", "csv"])
+    assert c.stdout.splitlines()[0] == "clause_path,modality,subject,sentence,values"
+    assert len(c.stdout.splitlines()) > 5
