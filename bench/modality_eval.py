@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline.document import Document, Modality  # noqa: E402
-from pipeline.nlp import DocumentActors  # noqa: E402
+from pipeline.nlp import DocumentActors, SubjectParser  # noqa: E402
 from pipeline.nlp.modality import classify, split_sentences  # noqa: E402
 
 GOLD = ROOT / "tests/data/modality_gold.jsonl"
@@ -175,11 +175,23 @@ class Scores:
     confusion: dict[tuple[Modality, Modality], int]
 
 
-def score(items: Iterable[Item]) -> tuple[Scores, list[tuple[Item, Modality, str | None, str]]]:
+def score(
+    items: Iterable[Item], parser: SubjectParser | None = None
+) -> tuple[Scores, list[tuple[Item, Modality, str | None, str]]]:
+    """Score classify(); with a parser, subjects follow the pipeline (rules, then the parser, then the default)."""
+    items = list(items)
     pairs = []
     for it in items:
         c = classify(it.sentence, heading=it.heading, default_subject=it.default_subject)
         pairs.append((it, c.modality, c.subject, c.rule))
+    if parser is not None:
+        bare = [classify(it.sentence, heading=it.heading) for it in items]
+        ask = [i for i, c in enumerate(bare) if c.modality is not Modality.NONE and c.subject is None]
+        found = dict(zip(ask, parser.subjects([items[i].sentence for i in ask]), strict=True))
+        pairs = [
+            (it, m, (found.get(i) or it.default_subject) if i in found else subj, rule)
+            for i, (it, m, subj, rule) in enumerate(pairs)
+        ]
     n = len(pairs)
     confusion = Counter((it.gold, pred) for it, pred, _, _ in pairs)
     per_label: dict[Modality, tuple[float, float, float, int]] = {}
@@ -248,11 +260,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--subjects", action="store_true", help="list wrong subjects")
     ap.add_argument("--headings", action="store_true", help="show the heading found for each sentence")
     ap.add_argument("--gold", type=Path, default=GOLD, help="labelled sentences (default: the gold file)")
+    ap.add_argument("--ginza", action="store_true", help="find subjects the rules miss with GiNZA (as the pipeline)")
     args = ap.parse_args(argv)
     if args.speed:
         print(speed())
         return 0
     items = load_items(gold=args.gold)
+    parser = None
+    if args.ginza:
+        from pipeline.nlp.ginza import GinzaParser
+
+        parser = GinzaParser()
     splits = {
         "dev": [it for it in items if it.dev],
         "held-out": [it for it in items if not it.dev],
@@ -263,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, subset in splits.items():
         if args.split and name != args.split:
             continue
-        s, errors = score(subset)
+        s, errors = score(subset, parser)
         print(report(name, s))
         if args.errors:
             for it, pred, _, rule in errors:

@@ -1,8 +1,9 @@
 """NLP speed: koubo's structure + requirements against a plain full-GiNZA ``nlp.pipe``.
 
-koubo reads the clause tree, splits and classifies every sentence with rules,
-extracts values, and sends to GiNZA (NER and other unused components off, in
-batches) only the requirement sentences whose subject the rules leave open.
+koubo reads the clause tree, splits and classifies every sentence with rules and
+extracts values; with --ginza it also sends to GiNZA (NER and other unused
+components off, in batches) the requirement sentences whose subject the rules
+leave open. Both are timed.
 The alternative is the obvious one: the full ``ja_ginza`` pipeline over every
 sentence. Both run in this process over the same five corpus documents; the
 ratio is the figure to read (absolute times vary on a shared machine).
@@ -42,11 +43,15 @@ def main() -> None:
     n_chars = sum(len(b.orig) for d in docs for b in d.blocks)
 
     t0 = time.perf_counter()
+    results = [find_requirements(segment(d)) for d in docs]
+    t_koubo = time.perf_counter() - t0
+    t0 = time.perf_counter()
     parser = GinzaParser()
     t_load = time.perf_counter() - t0
     t0 = time.perf_counter()
-    results = [find_requirements(segment(d), parser) for d in docs]
-    t_koubo = time.perf_counter() - t0
+    for d in docs:
+        find_requirements(segment(d), parser)
+    t_koubo_ginza = time.perf_counter() - t0
     sentences = [r.sentence for d in results for r in d.requirements]
     n_req = sum(1 for d in results for r in d.requirements if r.modality is not Modality.NONE)
 
@@ -63,9 +68,13 @@ def main() -> None:
     scaled = f" (scaled from a sample of {len(todo)})" if todo is not sentences else ""
 
     print(f"documents: {len(docs)}, characters: {n_chars:,}, sentences: {len(sentences):,}, requirements: {n_req:,}")
-    print(f"koubo structure + requirements (GiNZA only where needed): {t_koubo:6.2f} s   (+{t_load:.1f} s model load)")
+    print(f"koubo structure + requirements (default, rules):             {t_koubo:6.2f} s")
+    print(
+        f"koubo with --ginza (parse only subject-less requirements):   {t_koubo_ginza:6.2f} s   (+{t_load:.1f} s load)"
+    )
     print(f"plain nlp.pipe, full ja_ginza pipeline{scaled}:   {t_full:6.2f} s   (+{t_full_load:.1f} s model load)")
-    print(f"ratio: koubo is {t_full / t_koubo:.1f}x faster (goal >= 10x, <= 30 s)")
+    print(f"ratio: koubo is {t_full / t_koubo:.1f}x faster; with --ginza {t_full / t_koubo_ginza:.1f}x")
+    print("goal: >= 10x faster and <= 30 s")
 
 
 if __name__ == "__main__":

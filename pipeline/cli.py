@@ -352,8 +352,12 @@ def requirements(
     ] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, json or csv.")] = "table",
     ginza: Annotated[
-        bool, typer.Option("--ginza/--no-ginza", help="Find subjects the rules miss with GiNZA's parse.")
-    ] = True,
+        bool,
+        typer.Option(
+            "--ginza/--no-ginza",
+            help="Also look for subjects the rules miss with GiNZA's dependency parse (slower; rarely finds one).",
+        ),
+    ] = False,
     include_none: Annotated[bool, typer.Option("--all", help="Also list sentences that state no requirement.")] = False,
 ) -> None:
     """List the requirements of a document: each sentence with its modality, subject and values."""

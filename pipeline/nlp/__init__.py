@@ -7,10 +7,12 @@ recommendation, none), its subject and the values it states.
 
 Heavy dependencies: spaCy + GiNZA, only in ``pipeline.nlp.ginza`` and only
 when a parser is passed. The modality comes from ordered rules on the
-sentence's predicate (``modality_rules.v1``), the values from regular rules
-(``value_rules.v1``): both are exact and fast. GiNZA's dependency parse is
-run only on requirement sentences whose subject the rules could not find,
-batched, with NER and the other unused components disabled.
+sentence's predicate, the values from regular rules: both are exact and fast.
+A parser (GiNZA's dependency parse, batched, NER and the other unused
+components off) sees only requirement sentences whose subject the rules could
+not find. Measured on the labelled sentences it finds a subject in 1 of 109
+such sentences: Japanese requirements mostly leave the subject unsaid, and the
+document's main actor is the better default. So it is opt-in.
 """
 
 from __future__ import annotations
