@@ -328,7 +328,9 @@ def outline(
         sys.stdout.write(json.dumps(nodes, ensure_ascii=False, indent=1) + "\n")
         return
     for c in iter_outline(document.clauses, include_items=items):
-        title = c.heading if c.heading is not None else c.text.replace("\n", " ")[:50]
+        first = c.orig.split("\n", 1)[0]
+        rest = first[len(c.label) :].strip() if first.startswith(c.label) else first
+        title = c.heading if c.heading is not None else rest[:50]
         if c.marker in ("bracket", "square"):
             title = ""  # the label is the heading
         indent = "  " * (c.level - 1)
