@@ -18,13 +18,13 @@ from pipeline.nlp.modality import MODALITY_RULES, RULES, classify, split_sentenc
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLD = ROOT / "tests" / "data" / "modality_gold.jsonl"
+FRESH = ROOT / "tests" / "data" / "modality_fresh.jsonl"  # held out: only its membership is checked here
 
-# Honest bounds on ALL 198 gold sentences (development + held-out), rounded down. The
-# goals (accuracy ≥ 0.9, every modality's recall ≥ 0.8) are NOT reached: the rules score
-# 1.00 on the development part they were written from but 0.66 on the held-out part, and
-# 0.854 accuracy / 0.74 lowest recall (permission) on all. Raise these as the rules improve.
-MIN_ACCURACY = 0.85
-MIN_RECALL = 0.7
+# Bounds on ALL 198 gold sentences, rounded down. modality_rules.v2 was written with all
+# of them in view (v1: 0.854 accuracy, 0.74 lowest recall), so these pin regressions and
+# say nothing about unseen text: that is what the one-off run on modality_fresh.jsonl is for.
+MIN_ACCURACY = 1.0
+MIN_RECALL = 1.0
 
 OB, PR, PE, EL, DL, RC, NO = (
     Modality.OBLIGATION,
@@ -98,6 +98,62 @@ CASES: list[tuple[str, str | None, Modality, str | None]] = [
 # fmt: on
 
 
+# modality_rules.v2 forms: (sentence, heading, default_subject, modality). Plain-form statements
+# (「…開催します」「…を受ける。」「…こととします」) depend on who is bound, so each case names the
+# document's main actor as a caller would. Written from corpus lines (some shortened or with the
+# actor made explicit) that are in neither labelled file (checked below).
+# fmt: off
+V2_CASES: list[tuple[str, str | None, str | None, Modality]] = [
+    # plain-form duties of the contractor / implementing body
+    ("この1つの取組として、「よろず支援拠点連携フォーラム」を年1回以上開催し、拠点間の連携等を促進します。", None, "実施機関", OB),
+    ("なお、選定の過程においては、チーフコーディネーターと連携することとします。", None, "実施機関", OB),
+    ("その際、担当職員の確認を必ず受ける。", "２．報告事項", "受注者", OB),
+    ("- (3) その後、東北経済産業局の確認を経た上で、実施機関が、当該事業実施計画を全国本部に提出します。", None, "実施機関", OB),
+    ("参考図面を基に、監督員と協議の上、承諾図を提出し、監督員の承諾を得ること。", None, "受注者", OB),  # 〜を得る is not potential
+    # plain-form statements of what the issuer does or what something is
+    ("具体的な作業は経済産業省から指示する。", None, "受注者", NO),
+    ("なお、過年度の受講生や企業情報等は契約後に経済産業省から提供する。", None, "受注者", NO),
+    ("当該実施計画書は、業務委託(請負)契約書の一部とします。", "(1) 実施計画書の作成", "伴走支援事業者", NO),
+    ("選定結果は、審査委員会終了後に応募者に通知します。", "(1) 選定結果等の通知", "伴走支援事業者", NO),
+    ("本協議会は全体会とワーキンググループで構成する。", None, "伴走支援事業者", NO),
+    ("また、委託予定先名を総務省および株式会社三菱総合研究所のホームページで公表します。", None, "伴走支援事業者", NO),
+    ("予算等の状況によって、今後、内容等が変更になることもありますので、あらかじめご了承ください。", None, "実施機関", NO),
+    ("その際、伴走支援事業者に協力を求めることがありますので御承知おきください。", None, "伴走支援事業者", NO),
+    # permissions: 不要, 〜でもよい, a permission before a procedure
+    ("説明会への事前登録は不要です。", None, "応募者", PE),
+    ("ただし、照明器具配線、最終コンセントは１．６ｍｍでもよい。", None, "受注者", PE),
+    ("設計図（施工図）の図面サイズはＡ１判とし、仮設校舎等の規模に応じＡ２判とすることができる。", None, "受注者", PE),
+    ("なお、共同での応募も認めますが、その場合は代表者を定めてください。", None, "応募者", PE),
+    # prohibitions: てはなりません, てはならず (main force of a chain), 不可
+    ("受注者は、本業務で知り得た情報を第三者に提供してはなりません。", None, "受注者", PR),
+    ("受注者は、要機密情報をクラウドサービスで取り扱ってはならず、規程等を遵守する。", None, "受注者", PR),
+    ("会議費での経費計上は不可とします。", None, "実施機関", PR),
+    # deadlines: a period opened by an event, a day fixed relative to an event
+    ("契約締結日～令和9年3月31日", "3. 事業実施期間", "受託者", DL),
+    ("事故の発生を認知した日の翌日までに、事故報告書を提出しなければならない。", None, "受託者", DL),
+    # eligibility: costs not covered, who the target is
+    ("提出書類の作成費は経費に含まれません。", None, "応募者", EL),
+    ("支援対象者は、県内で事業を行う中小企業者とします。", None, "実施機関", EL),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("sentence", "heading", "default_subject", "modality"), V2_CASES)
+def test_classify_v2_forms(sentence: str, heading: str | None, default_subject: str | None, modality: Modality) -> None:
+    """This test ensures that the modality_rules.v2 forms (plain-form duties, chains, double negatives) are classified."""
+    c = classify(sentence, heading=heading, default_subject=default_subject)
+    assert c.modality is modality, c.rule
+
+
+def test_plain_form_needs_a_bound_actor() -> None:
+    """This test ensures that a plain-form statement binds only the main actor, never the applicant or the issuer."""
+    sentence = "この1つの取組として、「よろず支援拠点連携フォーラム」を年1回以上開催し、拠点間の連携等を促進します。"
+    assert classify(sentence, default_subject="実施機関").modality is OB
+    assert classify(sentence, default_subject="応募者").modality is NO  # the call describing its own procedure
+    assert classify(sentence, default_subject=None).modality is NO
+    assert classify("経済産業省は、" + sentence, default_subject="実施機関").modality is NO
+
+
 @pytest.mark.parametrize(("sentence", "heading", "modality", "subject"), CASES)
 def test_classify(sentence: str, heading: str | None, modality: Modality, subject: str | None) -> None:
     """This test ensures that each inline sentence gets its modality and, where given, its subject."""
@@ -113,13 +169,20 @@ def test_cases_are_not_gold_sentences() -> None:
     """This test ensures that the inline cases are not copied from the gold file they would be judged against."""
     gold = {json.loads(line)["sentence"] for line in GOLD.read_text(encoding="utf-8").splitlines() if line.strip()}
     assert not {sentence for sentence, *_ in CASES} & gold
+    assert not {sentence for sentence, *_ in V2_CASES} & gold
+
+
+def test_v2_cases_are_not_held_out_sentences() -> None:
+    """This test ensures that the v2 cases are not copied from the held-out sample (membership only; it is not read)."""
+    fresh = {json.loads(line)["sentence"] for line in FRESH.read_text(encoding="utf-8").splitlines() if line.strip()}
+    assert not {sentence for sentence, *_ in V2_CASES} & fresh
 
 
 def test_rule_names_are_unique_and_versioned() -> None:
     """This test ensures that every rule has a distinct name and the rule set a versioned name."""
     names = [name for name, _, _ in RULES]
     assert len(names) == len(set(names))
-    assert MODALITY_RULES == "modality_rules.v1"
+    assert MODALITY_RULES == "modality_rules.v2"
 
 
 def test_default_subject_is_used_only_when_none_is_stated() -> None:

@@ -12,6 +12,7 @@ from pipeline.cli import app
 from pipeline.document import Modality, ValueType
 from pipeline.nlp import DocumentActors, find_requirements
 from pipeline.nlp.ginza import GinzaParser
+from pipeline.nlp.modality import MODALITY_RULES, find_subject
 from pipeline.structure import segment
 
 FY2026_TXT = CORPORA / "chiiki-dx/2026/chiiki-dx_fy2026_bansou-jigyosha_nttdata-strategy.txt"
@@ -37,7 +38,7 @@ def test_requirements_over_the_fy2026_call(ingested):
     resident = by_path["IV.1.(1).ロ.b.・2"][0]
     assert "常駐支援者 1 名以上" in resident.sentence
     assert resident.modality in (Modality.OBLIGATION, Modality.ELIGIBILITY)
-    assert doc.produced_by["modality"] == "modality_rules.v1"
+    assert doc.produced_by["modality"] == MODALITY_RULES  # the rule version is recorded
     kinds = {r.modality for r in doc.requirements}
     assert kinds >= {Modality.OBLIGATION, Modality.PROHIBITION, Modality.ELIGIBILITY, Modality.DEADLINE}
 
@@ -83,6 +84,9 @@ def test_parser_is_asked_only_where_rules_found_no_subject(ingested):
     asked = set(rec.seen)
     assert 0 < len(asked) < len(doc.requirements) / 2
     assert not any(r.sentence in asked for r in doc.requirements if r.modality is Modality.NONE)
+    assert all(find_subject(s) is None for s in asked)
+    # a parser that finds nothing leaves the document's default subject in place
+    assert all(r.subject for r in doc.requirements if r.sentence in asked)
     assert doc.produced_by["subject_parser"] == "recorder"
 
 

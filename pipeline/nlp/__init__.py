@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from pipeline.document import Clause, Document, Modality, Requirement
-from pipeline.nlp.modality import MODALITY_RULES, classify, split_sentences
+from pipeline.nlp.modality import MODALITY_RULES, classify, find_subject, split_sentences
 from pipeline.nlp.values import VALUE_RULES, extract_values
 
 __all__ = ["DocumentActors", "SubjectParser", "classify", "extract_values", "find_requirements", "split_sentences"]
@@ -103,18 +103,20 @@ def find_requirements(doc: Document, parser: SubjectParser | None = None) -> Doc
             parent = clause.path.rsplit(".", 1)[0] if "." in clause.path else ""
             heading = headings.get(parent)
         headings[clause.path] = heading
+        default = actors.default_subject(heading)
         for sentence in _sentences(clause):
-            c = classify(sentence, heading=heading, default_subject=None)
+            # the default subject matters to the rules too: a plain-form 「…を行う。」 binds the main actor
+            c = classify(sentence, heading=heading, default_subject=default)
             pending.append((clause.path, sentence, c.modality, c.subject))
-    # the parser sees only requirement sentences the rules found no subject in
-    ask = [i for i, (_, s, m, subj) in enumerate(pending) if m is not Modality.NONE and subj is None]
-    parsed: dict[int, str | None] = {}
+    # the parser sees only requirement sentences that name no subject themselves
+    ask = [i for i, (_, s, m, _) in enumerate(pending) if m is not Modality.NONE and find_subject(s) is None]
     if parser is not None and ask:
-        parsed = dict(zip(ask, parser.subjects([pending[i][1] for i in ask]), strict=True))
+        for i, found in zip(ask, parser.subjects([pending[i][1] for i in ask]), strict=True):
+            if found:
+                path, sentence, modality, _ = pending[i]
+                pending[i] = (path, sentence, modality, found)
     requirements = []
-    for i, (path, sentence, modality, subject) in enumerate(pending):
-        if modality is not Modality.NONE and subject is None:
-            subject = parsed.get(i) or actors.default_subject(headings.get(path))
+    for path, sentence, modality, subject in pending:
         requirements.append(
             Requirement(
                 clause_path=path,

@@ -25,6 +25,19 @@ the clause heading (:data:`HEADING_RULES`, tried first), e.g. a bare
 「〜を有すること」 under 「応募者の資格要件」 is eligibility, while the same ending
 elsewhere is an obligation.
 
+Two cases look past the last predicate (``modality_rules.v2``):
+
+- a chain whose first link carries the rule: 「Aを認めますが、Bしてください」 and
+  「Aも可能ですので、Bしてください」 keep the permission (or ban) of A over the
+  procedure B; 「Aできるものとし、…場合があります」 keeps A;
+- a plain-form statement (「…を開催します」「…を受ける。」「…こととします」「…ことが
+  必要。」), which no rule decides, is a duty only if it binds the party doing the
+  work: a stated subject (「実施機関は、」「受注者が、」) or, when none is stated,
+  the caller's ``default_subject`` (the document's main actor, not the applicant).
+  It describes, and is ``none``, when the issuer acts (「経済産業省から提供する」
+  「選定結果は…通知します」, humble 「お知らせいたします」), when the verb states a
+  state or a plan (「構成する」「目指す」), or when it sets a value (「…を上限とします」).
+
 The rule set is versioned as :data:`MODALITY_RULES`; change the name whenever a
 change to the tables below can change an output.
 """
@@ -47,7 +60,7 @@ __all__ = [
     "split_sentences",
 ]
 
-MODALITY_RULES = "modality_rules.v1"
+MODALITY_RULES = "modality_rules.v2"
 
 # Longest first, so that 伴走支援事業者 wins over 事業者 and 委託予定先 over 委託先.
 ACTORS: tuple[str, ...] = tuple(
@@ -94,6 +107,10 @@ ACTORS: tuple[str, ...] = tuple(
             "承認取得者",
             "事故当事者",
             "専門家等",
+            "賃貸人",
+            "賃借人",
+            "委託事業者",
+            "契約相手方",
         ),
         key=len,
         reverse=True,
@@ -118,7 +135,10 @@ _SUBJECT_MARKERS: tuple[str, ...] = ("が",)
 # Clause headings that make a bare 〜こと item a condition on who may apply or what is covered.
 ELIGIBILITY_HEADING = re.compile(
     r"資格|要件|応募できる者|申請できる者|対象者|適格|欠格|経験[・、]?能力|対象経費|補助対象|支給対象|対象となる|応募条件|申請者及び"
+    r"|(?:いずれか|全て|すべて)に該当する(?:者|もの|事業主)"
 )
+# Clause headings under which a 〜こと sentence is a nominalised aim or background, not a duty.
+DESCRIPTIVE_HEADING = re.compile(r"目的|背景|趣旨|経緯|概要|はじめに")
 # Clause headings under which a bare date is a due date.
 DEADLINE_HEADING = re.compile(r"期間|期限|締切|締め切り|〆切|受付")
 
@@ -130,13 +150,19 @@ DATE = re.compile(
 )
 TIME = re.compile(rf"{_NUM}\s*[:：]\s*{_NUM}|(?:午前|午後)?\s*{_NUM}\s*時|正午")
 DEADLINE_WORD = re.compile(r"締切|締め切|〆切|期限|必着|まで|以内|受付期間|募集期間|公募期間|応募期間")
+# Events that open a period in place of a date: 「契約締結日～令和9年3月31日」.
+_PERIOD_START = r"契約(?:締結|確定)(?:の)?日(?:の翌日)?|委託契約締結日|交付決定(?:の)?日|採択(?:決定)?日|事業開始日"
 # Words that make a date a plan or an example rather than a due date.
 NOT_DEADLINE_WORD = re.compile(r"予定|想定|頃|目途|目処|目安|から適用|以降")
 # A due time relative to an event: 遅くとも1時間以内に, 14日以内に.
-RELATIVE_LIMIT = re.compile(rf"遅くとも|{_NUM}\s*(?:時間|日|営業日|週間|か月|ヶ月|カ月)以内に")
+RELATIVE_LIMIT = re.compile(
+    rf"遅くとも|{_NUM}\s*(?:時間|日|営業日|週間|か月|ヶ月|カ月|箇月)以内に"
+    # 「コース実施日の前日までに」「…から起算して1か月前の日までに」: a day fixed relative to an event
+    r"|の(?:前日|翌日|末日|前々日)までに|起算して[^。]{0,20}日までに"
+)
 
 # What is left of a sentence that is only a date/time (range) once the dates are taken out.
-_DATE_FILLER = re.compile(r"^(?:[\s～~〜\-－‐ー・、,]|から|まで|及び|同年|の)*$")
+_DATE_FILLER = re.compile(rf"^(?:[\s～~〜\-－‐ー・、,]|から|まで|及び|同年|の|{_PERIOD_START})*$")
 
 # Every regex below is searched in the *cleaned* sentence (quotes and asides dropped,
 # trailing 。 stripped); most are anchored at its end, where the predicate is.
@@ -151,7 +177,15 @@ RULES: tuple[tuple[str, Modality, re.Pattern[str]], ...] = tuple(
         ("none.not_necessarily", Modality.NONE, r"わけ(?:では|で)(?:ありません|ない)" + _E),
         ("none.purpose",        Modality.NONE, r"(?:を|が)目的と(?:する|します|している|しています)" + _E),
         ("none.definition",     Modality.NONE, r"(?:を|と)いう" + _E),
-        ("none.interpretation", Modality.NONE, r"(?:を含む|とみなす)ものと(?:する|します)" + _E),
+        ("none.interpretation", Modality.NONE, r"(?:を含む|とみなす|に該当する)ものと(?:する|します)" + _E),
+        # 「…をもって採択者とするものとします」: a status is assigned, nobody is bound
+        ("none.designation",    Modality.NONE, r"(?<!必須)(?<!義務)とするものと(?:する|します)" + _E),
+        # 「当該限定とは、…該当するものとする」: a definition by とは
+        ("none.toha",           Modality.NONE, r"とは[、，][^。]*(?:ものと(?:する|します)|(?:もの|こと)(?:です|である)|を指(?:す|します))" + _E),
+        # 「…できない場合もありますのでご了承ください」: a possible outcome, not an instruction
+        ("none.notice",         Modality.NONE, r"(?:場合|こと)(?:も|が)(?:あります|ある|ございます)(?:ので|ため)[、，]?[^。]{0,20}(?:了承|承知|理解)[^。]{0,12}" + _E),
+        # 「事業実施には予算案の可決・成立が必要となります」: a condition on an event, not on an actor
+        ("none.budget_condition", Modality.NONE, r"(?:成立|可決|議決)(?:等)?(?:が|を)必要と(?:なります|なる|します|する)" + _E),
         # --- due dates --------------------------------------------------------------------
         ("deadline.relative",   Modality.DEADLINE, RELATIVE_LIMIT.pattern),
         # --- eligibility: costs (経費) that can or cannot be charged -------------------------
@@ -164,13 +198,24 @@ RULES: tuple[tuple[str, Modality, re.Pattern[str]], ...] = tuple(
         ("eligibility.not_selected", Modality.ELIGIBILITY, r"(?:委託予定先|採択|選定|支給|補助)(?:の対象)?と(?:しません|しない|なりません|ならない)" + _E),
         ("eligibility.requirements", Modality.ELIGIBILITY, r"要件を(?:全て|すべて)?満たす"),
         ("eligibility.limited", Modality.ELIGIBILITY, r"に限(?:ります|る|り(?:です|ます)?|らせて(?:頂|いただ)きます|定(?:します|する|されます))" + _E),
-        ("eligibility.excluded", Modality.ELIGIBILITY, r"(?:を除く|を除きます|対象外(?:です|とします|となります)?|対象と(?:なりません|しません|ならない|しない))" + _E),
+        ("eligibility.excluded", Modality.ELIGIBILITY, r"(?:を除く|を除きます|対象外(?:です|とします|とする|となります|となる)?|対象と(?:なりません|しません|ならない|しない))" + _E),
+        ("eligibility.not_included", Modality.ELIGIBILITY, r"(?:経費|対象|委託費|補助金|助成金)(?:等)?に(?:は)?含(?:まれ(?:ません|ない)|め(?:ません|ない|られません|ることはできません))(?:こと)?" + _E),
+        # 「…は賃貸人の負担とします」: a cost the call does not cover
+        ("eligibility.borne",   Modality.ELIGIBILITY, r"(?:の|が)(?:自己)?負担と(?:します|する|なります|なる)" + _E),
+        # 「主に支援対象者は、…とします」「本事業の対象とする経費は、…のとおりです」: what the target is
+        ("eligibility.target_topic", Modality.ELIGIBILITY, r"^[^。、]{0,30}?(?:対象者|支援対象|対象経費|対象事業者|対象となる[^、。は]{1,12}|対象とする[^、。は]{1,12})は[、，][^。]*(?:とします|とする|です|である|となります)" + _E),
         ("eligibility.can_be_target", Modality.ELIGIBILITY, r"対象とすることができる(?:こと)?" + _E),
         ("eligibility.target",  Modality.ELIGIBILITY, r"(?:を|の)対象と(?:します|する|しています|なる(?:こと)?|なります|すること(?:ができる(?:こと)?)?)" + _E),
         ("eligibility.select",  Modality.ELIGIBILITY, r"満たす[^。]*を選定(?:します|する)" + _E),
         ("eligibility.not_accepted", Modality.ELIGIBILITY, r"者による(?:応募|申請|提案)は[^。]*(?:受け付け|受理し)(?:ません|ない)" + _E),
         # --- prohibitions -----------------------------------------------------------------
-        ("prohibition.naranai", Modality.PROHIBITION, r"(?:て|で)は(?:なら|いけ)(?:ない|ず|ません)(?:もの(?:と|で)(?:します|する|いたします|あること))?(?:こと)?" + _E),
+        # double negatives first: 「差し支えないこと」 must not fall to 〜ないこと, 「求めません」 is not a ban
+        ("permission.no_objection_koto", Modality.PERMISSION, r"(?:差し支え|差支え)(?:ない|ありません)(?:こと|もの(?:と|で)(?:する|します|あること))?" + _E),
+        ("permission.not_required", Modality.PERMISSION, r"を(?:求め|要し)(?:ません|ない)(?:こと)?" + _E + r"|不要(?:です|とします|とする|である)?" + _E),
+        ("prohibition.naranai", Modality.PROHIBITION, r"(?:て|で)は(?:ならない|ならず|なりません|いけない|いけません)(?:もの(?:と|で)(?:します|する|いたします|あること))?(?:こと)?" + _E),
+        # 「…取り扱ってはならず、…遵守すること」: the ban is the main force of the chain
+        ("prohibition.naranazu", Modality.PROHIBITION, r"(?:て|で)はならず[、，]"),
+        ("prohibition.fuka",    Modality.PROHIBITION, r"不可(?:とします|とする|です|である|となります|となる)?" + _E),
         ("prohibition.kinshi",  Modality.PROHIBITION, r"禁止(?:し[、，]|します|する|とします|とする|です|されています|されている|事項)"),
         ("prohibition.dekinai", Modality.PROHIBITION, r"(?:でき|いただけ)(?:ません|ない(?:こと|もの(?:と|で)(?:します|する|いたします|あること))?)" + _E),
         ("prohibition.mitomenai", Modality.PROHIBITION, r"(?:認め|受け付け|受理し)(?:られ)?(?:ません|ない(?:こと|もの(?:と|で)(?:します|する|いたします))?)" + _E),
@@ -181,12 +226,17 @@ RULES: tuple[tuple[str, Modality, re.Pattern[str]], ...] = tuple(
         ("permission.not_needed", Modality.PERMISSION, r"必要は(?:ありません|ない|ございません)|(?:義務|必須)(?:では|で)(?:ありません|ない)"),
         ("permission.optional", Modality.PERMISSION, r"任意(?:です|とします|である|であること)?" + _E),
         ("permission.no_objection", Modality.PERMISSION, r"差し支え(?:ありません|ない)|(?:構い|かまい)ません|結構です|妨げ(?:ません|ない)|拒むものでは(?:ない|ありません)|ない(?:という)?ことは(?:ない|ありません)" + _E),
-        ("permission.ka",       Modality.PERMISSION, r"(?:も|は)?可(?:とします|とする|です|能です|能である(?:こと)?|能とします)?" + _E),
-        ("permission.dekiru",   Modality.PERMISSION, r"(?:でき|得)(?:ます|る(?:もの(?:と|で)(?:します|する|あること))?|ること)" + _E),
+        ("permission.ka",       Modality.PERMISSION, r"(?<!不)可(?:能)?(?:とします|とする|です|である(?:こと)?)?" + _E),
+        # 「…てもよい」「…でもよい」
+        ("permission.temoyoi",  Modality.PERMISSION, r"(?:て|で)も(?:よい|良い|よろしい|構わない)(?:こと|もの(?:と|で)(?:する|します|あること))?" + _E),
+        # 得る is potential after a verb (「なり得る」), but 「承認を得ること」 is to obtain: a duty
+        ("permission.dekiru",   Modality.PERMISSION, r"(?:でき|(?<![をがはも])得)(?:ます|る(?:もの(?:と|で)(?:します|する|あること))?|ること)" + _E),
         ("permission.mitomeru", Modality.PERMISSION, r"認め(?:ます|る|られます)" + _E),
         # --- recommendations ----------------------------------------------------------------
         ("recommendation.nozomashii", Modality.RECOMMENDATION, r"望ましい|望まれ(?:ます|る)|推奨|お勧め|お薦め|おすすめ"),
-        ("recommendation.tsutomeru", Modality.RECOMMENDATION, r"努め(?:ること|てください|て下さい|るものとします|るものとする|る|ます)" + _E),
+        ("recommendation.tsutomeru", Modality.RECOMMENDATION, r"努め(?:ること(?:と(?:する|します))?|ることを求め(?:る|ます|ている|ています)|てください|て下さい|るものとします|るものとする|る|ます)" + _E),
+        # 「期限に余裕をもって送付してください」: advice on how, not a duty
+        ("recommendation.advice", Modality.RECOMMENDATION, r"(?:余裕を(?:もって|持って)|なるべく|できるだけ|できる限り|可能な限り|お?早めに)[^。]*(?:ください|下さい|お願い(?:します|いたします|致します))" + _E),
         # --- obligations ----------------------------------------------------------------------
         ("obligation.must",     Modality.OBLIGATION, r"なければ(?:ならない|なりません|ならず)|なくては(?:ならない|なりません)|ねばならない"),
         ("obligation.duty",     Modality.OBLIGATION, r"責務を負う|義務を負う|義務(?:があります|がある)"),
@@ -209,12 +259,75 @@ HEADING_RULES: tuple[tuple[str, re.Pattern[str], re.Pattern[str], Modality], ...
          + r"|(?:者|法人|団体|機関)" + _E
          + r"|を?必要と(?:します|する)" + _E + r"|を要(?:します|する)" + _E,
          Modality.ELIGIBILITY),
+        # Under 「事業の目的」 a 〜こと sentence is a nominalised aim (「…優位性を確立すること。」), not a duty.
+        ("heading.descriptive_koto", DESCRIPTIVE_HEADING.pattern, r"[^なれ]こと" + _E, Modality.NONE),
         # A bare noun phrase listed under 「対象とならない経費」 or 「応募資格」: an item of the list.
         ("heading.eligibility_item", ELIGIBILITY_HEADING.pattern + r"|経費",
          r"[^するいたことだでしまんうくぐぶむぬつ]" + _E, Modality.ELIGIBILITY),
     )
 )
 # fmt: on
+
+# --- plain-form statements (「…を行う。」「…とする。」「…こととします。」) ------------------------
+# Such a sentence states a duty when it binds the party that carries out the work, and describes
+# when it tells what the issuer does or what something is; the subject decides (see _plain).
+PLAIN_END = re.compile(
+    r"(?P<strong>(?:こと|もの)と(?:する|します|いたします|致します)|ことが必要(?:である|です)?)"
+    + _E
+    + r"|(?P<verb>[うくぐすつぬぶむる]|ます)"
+    + _E
+)
+# Verbs that describe a state, a plan or a definition, whoever the subject is.
+DESCRIPTIVE_VERB = re.compile(
+    r"(?:です|ある|あります|いる|います|おる|おります|なる|なります|できる|できます|れる|れます|いう|言う|ござる|ございます"
+    r"|変わる|変わります|伴う|伴います"
+    r"|指す|指します|含む|含みます|帰属する|帰属します|属する|該当する|該当します|相当する|相当します|意味する|意味します"
+    r"|目指す|目指します|期待する|期待します|希望する|希望します|予定する|予定します|想定する|想定します|考える|考えます"
+    r"|思う|思います|見込む|見込みます|異なる|異なります|示す|示します|構成する|構成します|適用する|適用します"
+    r"|有する|有します|存在する|存在します|資する|資します|応じます|準ずる|準じます|よる|よります|みなす|みなします)"
+    + _E
+)
+# An actor on the issuing side: the ministry, its bureau, the secretariat, a named company running the call.
+ISSUER = re.compile(
+    r"(?:省|庁|局|大臣|事務局|本部|委員会|東京都|監督員|担当職員|発注者)$|^株式会社|^(?:当|本|弊)(?:省|局|庁|社)$"
+)
+_ISSUER_NOUN = r"(?:[^\s、。，「」（）()をにがはでと]{0,12}?(?:省|庁|経済産業局|労働局|総合事務局|事務局|本部|委員会)|当(?:省|局|庁|社)|株式会社[^\s、。，はがでに]{1,12}|監督員|担当職員)"
+# The issuer as the agent of the sentence: 「経済産業省から提供する」「中小企業庁において設定します」「委員会で審査を行い」.
+ISSUER_AGENT = re.compile(_ISSUER_NOUN + r"(?:から|より|において(?:は)?|にて|では|で|が|は)")
+# What the issuer does with applications and payments; stated without a subject, it is the issuer's procedure.
+ISSUER_PROCESS = re.compile(
+    r"(?:審査|評価|採点|選定|採択|公表|通知|連絡|確定|掲載|公開|廃棄|廃止|決定|ヒアリング|現地調査|確認|回答|返却|支払|精算|交付|支給|取消|取り消|受付|受け付け|重視|考慮|加点|減点|判断|支弁)"
+    r"(?:を|と)?(?:行(?:う|います)|実施(?:する|します|いたします)|(?:いた|致)?します|する)"
+    + _E
+    + r"|(?:受け付け|取り消し?)(?:ます|る)"
+    + _E
+    # humble forms (「お知らせいたします」「ご連絡します」) are the writer's, i.e. the issuer's, own acts
+    + r"|(?:お|ご|御)[^、。をにが]{1,6}(?:いたします|致します|します|申し上げます)"
+    + _E
+    # 「…に応じて加点することとします」: the issuer scores, even in the こととする form
+    + r"|(?:審査|評価|採点|加点|減点|採択|選定|公表)(?:を)?(?:行う|する|実施する)(?:こと|もの)と(?:する|します)"
+    + _E
+)
+# Clause headings about the issuer's own procedure (review, selection, payment): plain statements there describe it.
+ISSUER_HEADING = re.compile(r"審査|評価|採択|選定|選考|結果|支払|確定|通知")
+# Headings of an annexed application (a region's plans and roles): plain statements there are that body's plans.
+PLAN_HEADING = re.compile(
+    r"伴走支援を受け|受け入れる体制|受入体制|後の計画|希望する伴走支援|具体的な取組|[県府市町村区][^】]{0,14}の役割|【[^】]*[県府都道市町村区]】"
+)
+# The document itself as topic (「本通知は、…から適用し」「本要領は」): a statement about the text, not a duty.
+_DOCUMENT_TOPIC = re.compile(
+    r"^(?:本|この|当該)?(?:通知|要領|仕様書|特記事項|要綱|規程|指針|ガイドライン|公募要領)(?:は|では)[、，]?"
+)
+# A named place as topic (「福井県では」「小千谷市においても」): a plan of that body, as in the annexed applications.
+_PLACE_TOPIC = re.compile(r"^[^、。]{0,12}?[一-龥]{1,6}[県府都道市町村区](?:では|は|においては|においても|も)[、，]?")
+# 「…を上限とします」「…のとおりとする」「同様とします」: a setting or a reference, not a duty.
+_SETTING = re.compile(
+    r"(?:とおり|通り|同様|一部|上限|下限|限度|目安|前提|目標|方針|基本|以下|以上|以内|まで|程度|円|名|件|対象)と(?:する|します)"
+    + _E
+)
+# 「当該順位は、…応募者全体での順位とします」: a polite noun + とします with no object in its clause sets a value.
+_POLITE_SETTING = re.compile(r"(?:^|[、，])[^、，を]*[^とをの]と(?:します|いたします|致します)" + _E)
+APPLICANTS: tuple[str, ...] = ("応募者", "申請者", "提案者", "参加者")
 
 # Leading list markers: ・, -, ①, (1), （１）, 1., １．, ア., イ , a., 【…】 is left alone (it is a label).
 _MARKER = re.compile(
@@ -276,6 +389,8 @@ def classify(sentence: str, *, heading: str | None = None, default_subject: str 
     """
     text = _clean(sentence)
     modality, rule = _modality(text, heading)
+    if rule == "none.no_rule":
+        modality, rule = _plain(text, heading, default_subject) or _aside(sentence, text, heading)
     if modality is Modality.NONE:
         return Classification(modality, None, rule)
     subject = find_subject(text) or (_heading_actor(heading) if heading else None) or default_subject
@@ -375,6 +490,20 @@ def _modality(text: str, heading: str | None) -> tuple[Modality, str]:
     core = _TRAILING.sub("", core) or text
     if _is_deadline(core, heading):
         return Modality.DEADLINE, "deadline.date"
+    modality, rule = _ending(core, heading)
+    if modality is Modality.OBLIGATION and (m := _FIRST_CLAUSE.search(core)):
+        # A permission or ban stated first keeps its force over the procedure that follows it.
+        first, first_rule = _ending(core[: m.end("pred")], heading)
+        if first in (Modality.PERMISSION, Modality.PROHIBITION):
+            return first, first_rule + "@first_clause"
+    if modality is Modality.NONE and (m := _MONO_TOSHI.search(core)):
+        first, first_rule = _ending(core[: m.start()] + "ものとする", heading)
+        if first is not Modality.NONE:
+            return first, first_rule + "@first_clause"
+    return modality, rule
+
+
+def _ending(core: str, heading: str | None) -> tuple[Modality, str]:
     # The descriptive 'none' rules come first in RULES and must beat the heading context.
     for name, modality, pattern in RULES:
         if modality is not Modality.NONE or not name.startswith("none.") or name == "none.descriptive_koto":
@@ -392,7 +521,71 @@ def _modality(text: str, heading: str | None) -> tuple[Modality, str]:
 
 
 # Endings that decide on their own even under a qualification heading.
-_STRONGER = re.compile(r"望ましい|努め|(?:し|せ|わ)ないこと$|禁止")
+_STRONGER = re.compile(r"望ましい|努め|(?:し|せ|わ)ないこと$|禁止|可能?$")
+# 「Aを認めますが、Bしてください」「Aも可能ですので、Bしてください」: a concession or ground, then a procedure.
+_FIRST_CLAUSE = re.compile(r"(?P<pred>ます|です|ない|る|可能|可)(?:が|ので)[、，]")
+# 「…できるものとし、その場合には…公表する場合があります」: the first link of the chain carries the rule.
+_MONO_TOSHI = re.compile(r"ものとし[、，]")
+
+
+def _plain(text: str, heading: str | None, default_subject: str | None) -> tuple[Modality, str] | None:
+    """A plain-form ending (「…を行う」「…とする」「…こととします」) as a duty, or None to leave it undecided."""
+    core = _TRAILING.sub("", _WARNING_TAIL.sub("", text)) or text
+    m = PLAIN_END.search(core)
+    if m is None or DESCRIPTIVE_VERB.search(core):
+        return None
+    strong = m.group("strong") is not None
+    # Only a subject stated in the sentence counts: under 「伴走支援事業者の法人としての経験」 the
+    # heading's actor is the one being evaluated, not the one who 「確認します」.
+    subject = _stated_subject(core)
+    last_clause = re.split(r"[、，]", core)[-1]
+    if ISSUER_AGENT.search(last_clause):  # 「…報告し、東北経済産業局が…判断します」: the issuer acts last
+        return Modality.NONE, "none.issuer_plain"
+    if subject is not None:
+        if ISSUER.search(subject):
+            return Modality.NONE, "none.issuer_plain"
+    elif _PLACE_TOPIC.match(core) or _DOCUMENT_TOPIC.match(core) or (strong and ISSUER_PROCESS.search(core)):
+        return Modality.NONE, "none.issuer_plain"
+    elif not strong:
+        # Unstated subject: the issuer's own procedure, or a duty of the party the call is mainly about.
+        if ISSUER_AGENT.search(core) or ISSUER_PROCESS.search(core) or _SETTING.search(core):
+            return Modality.NONE, "none.issuer_plain"
+        if heading and (
+            ISSUER_HEADING.search(heading) or PLAN_HEADING.search(heading) or DESCRIPTIVE_HEADING.search(heading)
+        ):
+            return Modality.NONE, "none.issuer_plain"
+        if default_subject is None or default_subject in APPLICANTS or ISSUER.search(default_subject):
+            return None
+    if not strong and (_SETTING.search(core) or _POLITE_SETTING.search(core)):
+        return Modality.NONE, "none.setting"
+    return Modality.OBLIGATION, "obligation.plain_strong" if strong else "obligation.plain"
+
+
+def _stated_subject(core: str) -> str | None:
+    # A は-topic, or a が-subject set off by a comma (「実施機関が、…提出します」); a bare 〜が is
+    # too often inside a relative clause (「伴走支援事業者が提出する支出計画書」).
+    for marker in (*_TOPIC_MARKERS, "が、", "が，"):
+        start = 0
+        while (i := core.find(marker, start)) != -1:
+            start = i + 1
+            if actor := _actor_ending_at(core[:i]):
+                return actor
+    return None
+
+
+def _aside(sentence: str, text: str, heading: str | None) -> tuple[Modality, str]:
+    """A bare label whose rule sits in its aside: 「教材例（…使用可能。ただし利用は任意であり、自由設計も可能。）」."""
+    # A numbered or marked line is a heading whose aside qualifies the heading: 「3. 名称（…に限る。）」.
+    if not text or re.search(r"[ぁ-ん]$", text) or _MARKER.match(sentence.lstrip("#* ")):
+        return Modality.NONE, "none.no_rule"
+    asides = re.findall(r"[（(]([^（）()]{15,})[）)]", _QUOTED.sub("「」", sentence))
+    if asides:
+        last = [p for p in re.split(r"。", asides[-1]) if p.strip()]
+        if last:
+            modality, rule = _modality(_clean(last[-1]), heading)
+            if modality is not Modality.NONE:
+                return modality, rule + "@aside"
+    return Modality.NONE, "none.no_rule"
 
 
 def _is_deadline(text: str, heading: str | None) -> bool:
