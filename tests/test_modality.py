@@ -18,13 +18,17 @@ from pipeline.nlp.modality import MODALITY_RULES, RULES, classify, split_sentenc
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLD = ROOT / "tests" / "data" / "modality_gold.jsonl"
-FRESH = ROOT / "tests" / "data" / "modality_fresh.jsonl"  # held out: only its membership is checked here
+FRESH = ROOT / "tests" / "data" / "modality_fresh.jsonl"
+FRESH2 = ROOT / "tests" / "data" / "modality_fresh2.jsonl"  # held out: only its membership is checked here
 
 # Bounds on ALL 198 gold sentences, rounded down. modality_rules.v2 was written with all
 # of them in view (v1: 0.854 accuracy, 0.74 lowest recall), so these pin regressions and
-# say nothing about unseen text: that is what the one-off run on modality_fresh.jsonl is for.
+# say nothing about unseen text: that is what the one-off run on a held-out sample is for.
 MIN_ACCURACY = 1.0
 MIN_RECALL = 1.0
+# Accuracy on the 120 sentences of modality_fresh.jsonl, rounded down. v2 scored 0.767 on it
+# unseen; modality_rules.v3 was written with it in view (0.917), so this too pins regressions only.
+MIN_FRESH_ACCURACY = 0.91
 
 OB, PR, PE, EL, DL, RC, NO = (
     Modality.OBLIGATION,
@@ -138,6 +142,60 @@ V2_CASES: list[tuple[str, str | None, str | None, Modality]] = [
 # fmt: on
 
 
+# modality_rules.v3 forms: qualification and criterion lists, cost scope, bans in a plain or
+# chained form, exemptions, directives of 通知 style and due dates counted from an event.
+# Written from corpus lines (some shortened or reworded) that are in none of the labelled
+# files (checked below, by membership only).
+# fmt: off
+V3_CASES: list[tuple[str, str | None, str | None, Modality]] = [
+    # eligibility: being a kind of party, meeting a criterion, a past fact in a criterion list
+    ("ロ 派遣労働者として雇用されている者でないこと。", "10 キャリアアップ助成金", "事業主", EL),
+    ("イ 期間の定めのない労働契約を締結している労働者であること。", None, "事業主", EL),
+    ("暴力団員等でないこと。", None, "応募者", EL),
+    ("中小企業事業主に該当しない。", "ロ 中小企業事業主であることの確認", "事業主", EL),
+    ("(ホ) 次のいずれかに該当することとなったこと", "(イ) 解雇（自己の責めに帰すべき重大な理由によるものを除く。）", "事業主", EL),
+    ("ただし、試用期間中に離職した者は含めない。", None, "事業主", EL),
+    # eligibility: cost scope and labels
+    ("なお、会場借料の計上は不要とする。", None, "受注者", EL),
+    ("消費税は補助対象経費に含まない。", None, "応募者", EL),
+    ("本事業の対象は、県内に本社を置く中小企業とする。", None, "実施機関", EL),
+    ("参加資格：県内に事業所を有する中小企業者", None, "受注者", EL),
+    ("なお、振込手数料は応募者の負担となりますので、ご了承ください。", None, "応募者", EL),  # the courtesy tail repeats
+    ("対象外 ※ただし事務局が認めた場合は計上も可能", "(1) 経費の区分", "受注者", EL),  # a spaced ※ note annotates
+    # prohibitions: 〜ないものとする, a ban in the first link, a plain negative of the bound party
+    ("受託者は、個人情報を目的外に利用しないものとする。", None, "受託者", PR),
+    ("受託者は、要機密情報を私物の端末で取り扱わないものとし、業務終了後は速やかに消去するものとします。", None, "受託者", PR),
+    ("受注者は、貸与された機器を本業務以外の目的に使用しない。", None, "受注者", PR),
+    ("１ ６週間（多胎妊娠の場合は１４週間）以内に出産予定の女性労働者が休業を請求した場合には、その者を就業させてはいけません。", None, "事業主", PR),  # a limit inside a condition
+    ("業務時間中の私的な利用を禁ずる。", None, "受注者", PR),
+    # permissions: an exemption, 構わない
+    ("ただし、災害その他避けることができない場合は、この限りではない。", None, "事業主", PE),
+    ("様式は任意のものを使用して構わない。", None, "応募者", PE),
+    # obligations: a duty set in the first link, 通知-style directives, 事務局 run by the contractor
+    ("各室に棚を設けることとし、棚の位置は監督員と協議の上決定する。", None, "受注者", OB),
+    ("各労働局においては、その取扱いに遺漏のないよう留意されたい。", None, "事業主", OB),
+    ("事務局は、参加企業に対して、プログラムの運営に関する助言を実施する。", None, "受注者", OB),
+    # recommendations: hedged effort
+    ("－\t配膳室の調理機器と排水管の接続は、可能な限り少なくすること。", "４ 排水設備", "受注者", RC),
+    ("実施機関は、支援の質の向上に努めるとともに、得られた知見を関係機関と共有する。", None, "実施機関", RC),
+    # deadlines counted from an event
+    ("初回の認定日までに離職理由を判定する。", None, "事業主", DL),
+    ("申請業務は、契約締結後おおむね３か月で完了させること。", None, "受注者", DL),
+    # descriptions: a reading convention, the issuer's commitment, an issuer-run office
+    ("なお、年齢は、誕生日の前日に満年齢に達するものとして取り扱う。", None, "事業主", NO),
+    ("採択された事業の名称及び報告書は、一般に公開しますので、あらかじめご了承ください。", None, "伴走支援事業者", NO),
+    ("事務局は、参加企業に対して、プログラムの運営に関する助言を実施する。", None, "伴走支援事業者", NO),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("sentence", "heading", "default_subject", "modality"), V3_CASES)
+def test_classify_v3_forms(sentence: str, heading: str | None, default_subject: str | None, modality: Modality) -> None:
+    """This test ensures that the modality_rules.v3 forms (criteria, cost scope, chained and plain bans) are classified."""
+    c = classify(sentence, heading=heading, default_subject=default_subject)
+    assert c.modality is modality, c.rule
+
+
 @pytest.mark.parametrize(("sentence", "heading", "default_subject", "modality"), V2_CASES)
 def test_classify_v2_forms(sentence: str, heading: str | None, default_subject: str | None, modality: Modality) -> None:
     """This test ensures that the modality_rules.v2 forms (plain-form duties, chains, double negatives) are classified."""
@@ -172,17 +230,26 @@ def test_cases_are_not_gold_sentences() -> None:
     assert not {sentence for sentence, *_ in V2_CASES} & gold
 
 
-def test_v2_cases_are_not_held_out_sentences() -> None:
-    """This test ensures that the v2 cases are not copied from the held-out sample (membership only; it is not read)."""
-    fresh = {json.loads(line)["sentence"] for line in FRESH.read_text(encoding="utf-8").splitlines() if line.strip()}
-    assert not {sentence for sentence, *_ in V2_CASES} & fresh
+def _sentences(path: Path) -> set[str]:
+    if not path.exists():
+        return set()
+    return {json.loads(line)["sentence"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
+
+
+def test_cases_are_not_labelled_sentences() -> None:
+    """This test ensures that the v2 and v3 cases are in none of the labelled samples (membership only, nothing is printed)."""
+    labelled = {"".join(s.split()) for path in (GOLD, FRESH, FRESH2) for s in _sentences(path)}
+    cases = [sentence for sentence, *_ in V2_CASES + V3_CASES]
+    # Report only our own cases: printing the labelled sets would show the held-out sample.
+    clashes = [case for case in cases if "".join(case.split()) in labelled]
+    assert not clashes, clashes
 
 
 def test_rule_names_are_unique_and_versioned() -> None:
     """This test ensures that every rule has a distinct name and the rule set a versioned name."""
     names = [name for name, _, _ in RULES]
     assert len(names) == len(set(names))
-    assert MODALITY_RULES == "modality_rules.v2"
+    assert MODALITY_RULES == "modality_rules.v3"
 
 
 def test_default_subject_is_used_only_when_none_is_stated() -> None:
@@ -213,6 +280,15 @@ def test_gold_accuracy(ingested: Callable[[Path], Document]) -> None:
     for label, (_, recall, _, n) in scores.per_label.items():
         assert n == support[label]
         assert recall >= MIN_RECALL, label
+
+
+def test_fresh_accuracy(ingested: Callable[[Path], Document]) -> None:
+    """This test ensures that accuracy on modality_fresh.jsonl stays at what modality_rules.v3 reaches."""
+    bench = _bench()
+    items = bench.load_items(pdf_reader=ingested, gold=FRESH)
+    assert len(items) == 120
+    scores, errors = bench.score(items)
+    assert scores.accuracy >= MIN_FRESH_ACCURACY, [e[0].sentence[:40] for e in errors]
 
 
 # A real clause body (chiiki-dx FY2025, 公募説明会 注意事項), with wrapped and bulleted lines.

@@ -16,9 +16,9 @@ sentence, so the rules look at the *end* of the main clause after three cuts:
    「…してはならない」 is not the sentence's own predicate);
 2. parenthetical asides （…） / (...) are dropped (「（金額の変更を除く。）」
    after 「変更を認めます」 must not turn a permission into an exclusion);
-3. a trailing 「〜ので、注意してください」 is cut: the warning only repeats the
-   force of the clause before it (「認められませんので、注意してください」 is a
-   prohibition, not an obligation to pay attention).
+3. a trailing 「〜ので、注意してください」 or 「〜ので、ご了承ください」 is cut: the
+   warning only repeats the force of the clause before it (「認められませんので、
+   注意してください」 is a prohibition, not an obligation to pay attention).
 
 Then :data:`RULES` is tried in order and the first match wins; a few rules need
 the clause heading (:data:`HEADING_RULES`, tried first), e.g. a bare
@@ -37,6 +37,23 @@ Two cases look past the last predicate (``modality_rules.v2``):
   It describes, and is ``none``, when the issuer acts (「経済産業省から提供する」
   「選定結果は…通知します」, humble 「お知らせいたします」), when the verb states a
   state or a plan (「構成する」「目指す」), or when it sets a value (「…を上限とします」).
+
+``modality_rules.v3`` adds what a predicate can and cannot be ordered to do and
+what a chain's first link settles:
+
+- a state of being a kind of party (「…労働者であること」「暴力団員等でないこと」),
+  meeting a criterion (「当該基準に該当しない」) or a past fact (「…支払われなかったこと」)
+  cannot be an order, so such items are eligibility, with or without a heading;
+  so are cost-scope phrasings (「計上は不要」「経費に含まない」「本事業の対象は、…とする」)
+  and labels (「受講対象：…」);
+- a ban or a duty stated in the first link governs the chain (「取り扱わないものとし、…」
+  「棚を設けることとし、…協議の上決定する」), and 「〜ないものとする」 is a ban;
+- a plain 「…しない」 is a ban when its affirmative would bind the party doing the work;
+  「この限りでない」 is an exemption (permission), 「…されたい」 a directive (obligation);
+- a time limit inside a condition (「3か月以内に離職した場合」) is not a due date, while
+  one counted from an event (「初回の認定日までに」「契約締結後おおむね６か月で」) is;
+- in a procurement specification (main actor 受注者/受託者) the 事務局 is the office the
+  contractor runs, so its plain-form tasks are the contractor's duties.
 
 The rule set is versioned as :data:`MODALITY_RULES`; change the name whenever a
 change to the tables below can change an output.
@@ -60,7 +77,7 @@ __all__ = [
     "split_sentences",
 ]
 
-MODALITY_RULES = "modality_rules.v2"
+MODALITY_RULES = "modality_rules.v3"
 
 # Longest first, so that 伴走支援事業者 wins over 事業者 and 委託予定先 over 委託先.
 ACTORS: tuple[str, ...] = tuple(
@@ -159,6 +176,10 @@ RELATIVE_LIMIT = re.compile(
     rf"遅くとも|{_NUM}\s*(?:時間|日|営業日|週間|か月|ヶ月|カ月|箇月)以内に"
     # 「コース実施日の前日までに」「…から起算して1か月前の日までに」: a day fixed relative to an event
     r"|の(?:前日|翌日|末日|前々日)までに|起算して[^。]{0,20}日までに"
+    # 「初回の認定日までに」「契約締結日までに」: a day named by its event
+    r"|(?:認定|提出|申請|締結|開始|終了|完了|開催|納入|納品|交付決定)日までに"
+    # 「契約締結後おおむね６か月で完了させること」: a period counted from an event
+    rf"|後(?:おおむね|概ね|原則)?\s*{_NUM}\s*(?:時間|日|営業日|週間|か月|ヶ月|カ月|箇月|年)(?:以内)?で(?:完了|終了|提出|報告|納品|納入)"
 )
 
 # What is left of a sentence that is only a date/time (range) once the dates are taken out.
@@ -173,7 +194,7 @@ RULES: tuple[tuple[str, Modality, re.Pattern[str]], ...] = tuple(
     for name, modality, pattern in (
         # --- descriptions that only look like rules -------------------------------------
         ("none.assumption",     Modality.NONE, r"(?:想定|予定)(?:して|され|し)?(?:います|いる|おります|おり|です|である)" + _E),
-        ("none.possibility",    Modality.NONE, r"(?:場合|こと)が(?:あります|ある|あり得ます|ございます)" + _E),
+        ("none.possibility",    Modality.NONE, r"(?:場合|こと)[がも](?:あります|ある|あり得ます|ございます)" + _E),
         ("none.not_necessarily", Modality.NONE, r"わけ(?:では|で)(?:ありません|ない)" + _E),
         ("none.purpose",        Modality.NONE, r"(?:を|が)目的と(?:する|します|している|しています)" + _E),
         ("none.definition",     Modality.NONE, r"(?:を|と)いう" + _E),
@@ -187,23 +208,32 @@ RULES: tuple[tuple[str, Modality, re.Pattern[str]], ...] = tuple(
         # 「事業実施には予算案の可決・成立が必要となります」: a condition on an event, not on an actor
         ("none.budget_condition", Modality.NONE, r"(?:成立|可決|議決)(?:等)?(?:が|を)必要と(?:なります|なる|します|する)" + _E),
         # --- due dates --------------------------------------------------------------------
-        ("deadline.relative",   Modality.DEADLINE, RELATIVE_LIMIT.pattern),
+        # a limit inside a condition (「3か月以内に離職した場合」) is not the main predicate
+        ("deadline.relative",   Modality.DEADLINE, rf"(?:{RELATIVE_LIMIT.pattern})(?![^。]*(?:場合|とき))"),
         # --- eligibility: costs (経費) that can or cannot be charged -------------------------
         ("eligibility.cost",    Modality.ELIGIBILITY,
          r"(?:経費|費用|計上|旅費|賃借料|人件費)[^。]*(?:計上でき|計上することができ|含めることができ|認められ(?:ません|ない)"
          r"|対象(?:と|に)(?:します|する|なります|なりません|しません)|対象外|自己負担|限り)"),
         # --- eligibility: who may apply, what is covered -----------------------------------
-        ("eligibility.label",   Modality.ELIGIBILITY, r"^(?:申請者|応募者|申請できる数|応募できる数|応募資格|申請資格|対象者|支援対象|補助対象者)\s*[：:]"),
+        # 「会場借料の計上は不要とする」: the cost is not to be charged, not a favour to the applicant
+        ("eligibility.cost_not_charged", Modality.ELIGIBILITY, r"計上(?:は|も)?(?:不要|必要(?:は|が)?(?:ない|ありません))"),
+        ("eligibility.label",   Modality.ELIGIBILITY, r"^(?:申請者|応募者|申請できる数|応募できる数|応募資格|申請資格|対象者|支援対象|補助対象者)\s*[：:]"
+         # 「受講対象：学生・社会人等」「参加資格：…」: a short label naming who is covered
+         r"|^[^：:、。\s]{0,6}(?:対象|資格)者?\s*[：:]"),
         ("eligibility.disqualify", Modality.ELIGIBILITY, r"欠格|無効と(?:します|する|なります)|(?:応募|申請|提案)は(?:受け付け|受付|受理し)(?:ません|ない)"),
         ("eligibility.not_selected", Modality.ELIGIBILITY, r"(?:委託予定先|採択|選定|支給|補助)(?:の対象)?と(?:しません|しない|なりません|ならない)" + _E),
         ("eligibility.requirements", Modality.ELIGIBILITY, r"要件を(?:全て|すべて)?満たす"),
         ("eligibility.limited", Modality.ELIGIBILITY, r"に限(?:ります|る|り(?:です|ます)?|らせて(?:頂|いただ)きます|定(?:します|する|されます))" + _E),
         ("eligibility.excluded", Modality.ELIGIBILITY, r"(?:を除く|を除きます|対象外(?:です|とします|とする|となります|となる)?|対象と(?:なりません|しません|ならない|しない))" + _E),
-        ("eligibility.not_included", Modality.ELIGIBILITY, r"(?:経費|対象|委託費|補助金|助成金)(?:等)?に(?:は)?含(?:まれ(?:ません|ない)|め(?:ません|ない|られません|ることはできません))(?:こと)?" + _E),
+        ("eligibility.not_included", Modality.ELIGIBILITY, r"(?:経費|対象|委託費|補助金|助成金)(?:等)?に(?:は)?含(?:まれ(?:ません|ない)|ま(?:ない|ず)|め(?:ません|ない|られません|ることはできません))(?:こと)?" + _E),
+        # 「…その状態が生じた者は含めない」: a class of persons left out of the definition
+        ("eligibility.persons_excluded", Modality.ELIGIBILITY, r"(?:者|もの)(?:は|を)含め(?:ない|ません|ず)" + _E),
+        # 「当該基準に該当しない」「次に該当する受給資格者が該当する」: who meets a criterion
+        ("eligibility.criterion", Modality.ELIGIBILITY, r"(?:(?:基準|要件|条件|者|事業主|企業|法人)に|(?:者|もの|事業主)が)該当(?:する|しない|します|しません)(?:もの(?:です|である|とする|とします))?" + _E),
         # 「…は賃貸人の負担とします」: a cost the call does not cover
         ("eligibility.borne",   Modality.ELIGIBILITY, r"(?:の|が)(?:自己)?負担と(?:します|する|なります|なる)" + _E),
         # 「主に支援対象者は、…とします」「本事業の対象とする経費は、…のとおりです」: what the target is
-        ("eligibility.target_topic", Modality.ELIGIBILITY, r"^[^。、]{0,30}?(?:対象者|支援対象|対象経費|対象事業者|対象となる[^、。は]{1,12}|対象とする[^、。は]{1,12})は[、，][^。]*(?:とします|とする|です|である|となります)" + _E),
+        ("eligibility.target_topic", Modality.ELIGIBILITY, r"^[^。、]{0,30}?(?:対象者|支援対象|対象経費|対象事業者|対象となる[^、。は]{1,12}|対象とする[^、。は]{1,12}|の対象)は[、，][^。]*(?:とします|とする|です|である|となります)" + _E),
         ("eligibility.can_be_target", Modality.ELIGIBILITY, r"対象とすることができる(?:こと)?" + _E),
         ("eligibility.target",  Modality.ELIGIBILITY, r"(?:を|の)対象と(?:します|する|しています|なる(?:こと)?|なります|すること(?:ができる(?:こと)?)?)" + _E),
         ("eligibility.select",  Modality.ELIGIBILITY, r"満たす[^。]*を選定(?:します|する)" + _E),
@@ -215,17 +245,21 @@ RULES: tuple[tuple[str, Modality, re.Pattern[str]], ...] = tuple(
         ("prohibition.naranai", Modality.PROHIBITION, r"(?:て|で)は(?:ならない|ならず|なりません|いけない|いけません)(?:もの(?:と|で)(?:します|する|いたします|あること))?(?:こと)?" + _E),
         # 「…取り扱ってはならず、…遵守すること」: the ban is the main force of the chain
         ("prohibition.naranazu", Modality.PROHIBITION, r"(?:て|で)はならず[、，]"),
+        # 「要機密情報を取り扱わないものとし、以下を措置する」: a ban in the first link governs the chain
+        ("prohibition.nai_monotoshi", Modality.PROHIBITION, r"(?:し|せ|わ|さ|け|め|れ|え|べ|ち|ま)ない(?:もの|こと)とし[、，]"),
         ("prohibition.fuka",    Modality.PROHIBITION, r"不可(?:とします|とする|です|である|となります|となる)?" + _E),
-        ("prohibition.kinshi",  Modality.PROHIBITION, r"禁止(?:し[、，]|します|する|とします|とする|です|されています|されている|事項)"),
+        ("prohibition.kinshi",  Modality.PROHIBITION, r"禁止(?:し[、，]|します|する|とします|とする|です|されています|されている|事項)|禁(?:ずる|じる|じます|じられ(?:ている|ています|る|ます))$"),
         ("prohibition.dekinai", Modality.PROHIBITION, r"(?:でき|いただけ)(?:ません|ない(?:こと|もの(?:と|で)(?:します|する|いたします|あること))?)" + _E),
         ("prohibition.mitomenai", Modality.PROHIBITION, r"(?:認め|受け付け|受理し)(?:られ)?(?:ません|ない(?:こと|もの(?:と|で)(?:します|する|いたします))?)" + _E),
         ("prohibition.polite",  Modality.PROHIBITION, r"ご?遠慮(?:ください|下さい|願います|いただきます)|お断り(?:いたします|します|致します)|いたしかねます|致しかねます|差し控え"),
         ("prohibition.naide",   Modality.PROHIBITION, r"ないで(?:ください|下さい)" + _E),
-        ("prohibition.shinai",  Modality.PROHIBITION, r"(?:し|せ|わ|さ|け|め|れ|え|べ|ち|ま)ない(?:こと|ように(?:してください|すること))" + _E),
+        ("prohibition.shinai",  Modality.PROHIBITION, r"(?:し|せ|わ|さ|け|め|れ|え|べ|ち|ま)ない(?:こと|ように(?:してください|すること)|(?:もの|こと)と(?:する|します|いたします|致します))" + _E),
         # --- permissions, including double negatives ---------------------------------------
         ("permission.not_needed", Modality.PERMISSION, r"必要は(?:ありません|ない|ございません)|(?:義務|必須)(?:では|で)(?:ありません|ない)"),
         ("permission.optional", Modality.PERMISSION, r"任意(?:です|とします|である|であること)?" + _E),
-        ("permission.no_objection", Modality.PERMISSION, r"差し支え(?:ありません|ない)|(?:構い|かまい)ません|結構です|妨げ(?:ません|ない)|拒むものでは(?:ない|ありません)|ない(?:という)?ことは(?:ない|ありません)" + _E),
+        ("permission.no_objection", Modality.PERMISSION, r"差し支え(?:ありません|ない)|(?:構い|かまい)ません|(?:構わ|かまわ)ない|結構です|妨げ(?:ません|ない)|拒むものでは(?:ない|ありません)|ない(?:という)?ことは(?:ない|ありません)" + _E),
+        # 「公知である情報については、この限りではありません」: an exemption from the rule before
+        ("permission.exception", Modality.PERMISSION, r"(?:この|その)限りで(?:は)?(?:ない|ありません|ございません)" + _E),
         ("permission.ka",       Modality.PERMISSION, r"(?<!不)可(?:能)?(?:とします|とする|です|である(?:こと)?)?" + _E),
         # 「…てもよい」「…でもよい」
         ("permission.temoyoi",  Modality.PERMISSION, r"(?:て|で)も(?:よい|良い|よろしい|構わない)(?:こと|もの(?:と|で)(?:する|します|あること))?" + _E),
@@ -236,15 +270,23 @@ RULES: tuple[tuple[str, Modality, re.Pattern[str]], ...] = tuple(
         ("recommendation.nozomashii", Modality.RECOMMENDATION, r"望ましい|望まれ(?:ます|る)|推奨|お勧め|お薦め|おすすめ"),
         ("recommendation.tsutomeru", Modality.RECOMMENDATION, r"努め(?:ること(?:と(?:する|します))?|ることを求め(?:る|ます|ている|ています)|てください|て下さい|るものとします|るものとする|る|ます)" + _E),
         # 「期限に余裕をもって送付してください」: advice on how, not a duty
-        ("recommendation.advice", Modality.RECOMMENDATION, r"(?:余裕を(?:もって|持って)|なるべく|できるだけ|できる限り|可能な限り|お?早めに)[^。]*(?:ください|下さい|お願い(?:します|いたします|致します))" + _E),
+        ("recommendation.advice", Modality.RECOMMENDATION, r"(?:余裕を(?:もって|持って)|なるべく|できるだけ|できる限り|可能な限り|お?早めに)(?![^。]*(?:速やか|直ちに|遅滞なく|早急))[^。]*(?:ください|下さい|お願い(?:します|いたします|致します)|こと)" + _E),
+        # 「支援能力強化に努めるとともに、…共有する」: the effort verb governs the coordinated chain
+        ("recommendation.tsutomeru_chain", Modality.RECOMMENDATION, r"努め(?:るとともに|つつ)[、，][^。]*(?:[うくぐすつぬぶむる]|ます)" + _E),
         # --- obligations ----------------------------------------------------------------------
         ("obligation.must",     Modality.OBLIGATION, r"なければ(?:ならない|なりません|ならず)|なくては(?:ならない|なりません)|ねばならない"),
         ("obligation.duty",     Modality.OBLIGATION, r"責務を負う|義務を負う|義務(?:があります|がある)"),
         ("obligation.necessary", Modality.OBLIGATION, r"必要(?:があります|がある(?:こと)?|です|となります|とします|であること)" + _E),
         ("obligation.require",  Modality.OBLIGATION, r"を要(?:します|する)|必須(?:です|とします)?" + _E),
         ("obligation.monotosuru", Modality.OBLIGATION, r"ものと(?:します|する|いたします|致します)" + _E),
-        ("obligation.kudasai",  Modality.OBLIGATION, r"(?:ください|下さい|いただきます|頂きます|願います|お願い(?:します|いたします|致します))" + _E),
+        ("obligation.kudasai",  Modality.OBLIGATION, r"(?:ください|下さい|いただきます|頂きます|願います|お願い(?:します|いたします|致します)|(?:され|せられ)たい)" + _E),
         ("none.descriptive_koto", Modality.NONE, r"(?:もの|情報|とおり|通り)であること" + _E),
+        # 「派遣労働者として雇用されている者でないこと」: being a kind of party cannot be ordered; it qualifies
+        ("eligibility.is_party", Modality.ELIGIBILITY, r"(?:者|法人|団体|事業主|労働者|企業|機関|事業所)(?:等)?(?:であること|でないこと|ではないこと)" + _E
+         # 「暴力団員等でないこと」「指名停止期間中でないこと」: not being something is a state, never an action
+         + r"|[一-龥ァ-ヶー]で(?:は)?ないこと" + _E),
+        # 「…賃金が支払期日までに支払われなかったこと」: a past fact cannot be ordered; it is a criterion
+        ("eligibility.past_fact", Modality.ELIGIBILITY, r"(?:[^し]た|れた|なかった|だ)こと" + _E),
         ("obligation.koto",     Modality.OBLIGATION, r"こと" + _E),
     )
 )
@@ -297,7 +339,7 @@ ISSUER_AGENT = re.compile(_ISSUER_NOUN + r"(?:から|より|において(?:は)?
 # What the issuer does with applications and payments; stated without a subject, it is the issuer's procedure.
 ISSUER_PROCESS = re.compile(
     r"(?:審査|評価|採点|選定|採択|公表|通知|連絡|確定|掲載|公開|廃棄|廃止|決定|ヒアリング|現地調査|確認|回答|返却|支払|精算|交付|支給|取消|取り消|受付|受け付け|重視|考慮|加点|減点|判断|支弁)"
-    r"(?:を|と)?(?:行(?:う|います)|実施(?:する|します|いたします)|(?:いた|致)?します|する)"
+    r"(?:を|と|は|も)?(?:行(?:う|います)|実施(?:する|します|いたします)|(?:いた|致)?します|する)"
     + _E
     + r"|(?:受け付け|取り消し?)(?:ます|る)"
     + _E
@@ -328,6 +370,8 @@ _SETTING = re.compile(
 # 「当該順位は、…応募者全体での順位とします」: a polite noun + とします with no object in its clause sets a value.
 _POLITE_SETTING = re.compile(r"(?:^|[、，])[^、，を]*[^とをの]と(?:します|いたします|致します)" + _E)
 APPLICANTS: tuple[str, ...] = ("応募者", "申請者", "提案者", "参加者")
+# Main actors of a procurement specification, who run whatever office the specification sets up.
+CONTRACTORS: tuple[str, ...] = ("受注者", "受託者")
 
 # Leading list markers: ・, -, ①, (1), （１）, 1., １．, ア., イ , a., 【…】 is left alone (it is a label).
 _MARKER = re.compile(
@@ -339,8 +383,11 @@ _ITEM_START = re.compile(_MARKER.pattern.removeprefix("^"))
 _QUOTED = re.compile(r"「[^「」]*」|『[^『』]*』")
 _PAREN = re.compile(r"[（(][^（）()]*[）)]")
 _TRAILING = re.compile(r"[\s。．.、，,]+$")
-# 「〜ので、(提案書作成の際には特に)注意してください」: the warning repeats the force of what precedes it.
-_WARNING_TAIL = re.compile(r"(?:ので|ため)[、，]?[^。]{0,24}?(?:ご)?(?:注意|留意)(?:して|の上|し)?[^、。]{0,12}$")
+# 「〜ので、(提案書作成の際には特に)注意してください」「〜負担としますので、ご了承ください」: the warning or
+# courtesy repeats the force of what precedes it.
+_WARNING_TAIL = re.compile(
+    r"(?:ので|ため)[、，]?[^。]{0,24}?(?:ご|御)?(?:注意|留意|了承|承知|理解)(?:して|の上|し)?[^、。]{0,12}$"
+)
 _LABEL_ACTOR = re.compile(r"^(?:申請者|応募者|対象者|応募資格者)\s*[：:]\s*([^、。，\s（(]+?)(?:$|[、。，\s（(])")
 _HEADING_ACTOR = re.compile("(" + "|".join(map(re.escape, ACTORS)) + ")(?:の|が|は|として|に)")
 _DATE_OR_TIME = re.compile(f"(?:{DATE.pattern})|(?:{TIME.pattern})")
@@ -388,7 +435,17 @@ def classify(sentence: str, *, heading: str | None = None, default_subject: str 
         <Modality.DEADLINE: 'deadline'>
     """
     text = _clean(sentence)
+    if (note := _NOTE.search(text)) and (head := _TRAILING.sub("", text[: note.start()])):
+        modality, rule = _modality(head, heading)
+        if modality is not Modality.NONE:
+            subject = find_subject(head) or (_heading_actor(heading) if heading else None) or default_subject
+            return Classification(modality, subject, rule + "@before_note")
     modality, rule = _modality(text, heading)
+    if rule == "none.no_rule" and (neg := _PLAIN_NEGATIVE.search(text)):
+        # 「個人情報を目的外に利用しない。」: a plain negative binds whom its affirmative would bind
+        affirmative = _plain(text[: neg.start()] + _AFFIRMATIVE[neg.group()], heading, default_subject)
+        if affirmative is not None and affirmative[0] is Modality.OBLIGATION:
+            modality, rule = Modality.PROHIBITION, "prohibition.plain_negative"
     if rule == "none.no_rule":
         modality, rule = _plain(text, heading, default_subject) or _aside(sentence, text, heading)
     if modality is Modality.NONE:
@@ -520,6 +577,17 @@ def _ending(core: str, heading: str | None) -> tuple[Modality, str]:
     return Modality.NONE, "none.no_rule"
 
 
+# 「満年齢に達するものとして取り扱う」: a convention for reading the rules (like みなす), not a duty.
+_DEEMED = re.compile(r"(?:もの|者)として(?:取り?扱|扱)(?:う|い|います)")
+# A plain negative of a する-verb and its affirmative: 「複製しない」→「複製する」.
+# Only the plain style: a polite 「…公開しません」 is the writer's (the issuer's) own commitment.
+_AFFIRMATIVE = {"しない": "する"}
+_PLAIN_NEGATIVE = re.compile(r"しない$")
+# 「…維持することとし、…」: a strong plain-form first link of a chain.
+_KOTO_TOSHI = re.compile(r"ことと(?:し|して)[、，]")
+# 「対象外 ※…継続実施も可能」: a spaced ※ note annotates the statement before it.
+_NOTE = re.compile(r"\s※")
+
 # Endings that decide on their own even under a qualification heading.
 _STRONGER = re.compile(r"望ましい|努め|(?:し|せ|わ)ないこと$|禁止|可能?$")
 # 「Aを認めますが、Bしてください」「Aも可能ですので、Bしてください」: a concession or ground, then a procedure.
@@ -531,8 +599,13 @@ _MONO_TOSHI = re.compile(r"ものとし[、，]")
 def _plain(text: str, heading: str | None, default_subject: str | None) -> tuple[Modality, str] | None:
     """A plain-form ending (「…を行う」「…とする」「…こととします」) as a duty, or None to leave it undecided."""
     core = _TRAILING.sub("", _WARNING_TAIL.sub("", text)) or text
+    if (link := _KOTO_TOSHI.search(core)) and not ISSUER_PROCESS.search(core[: link.start()] + "こととする"):
+        # 「棚を設けることとし、…協議の上決定する」: the duty is set in the first link, whoever acts later
+        first = _plain(core[: link.start()] + "こととする", heading, default_subject)
+        if first is not None and first[0] is Modality.OBLIGATION:
+            return first[0], first[1] + "@first_clause"
     m = PLAIN_END.search(core)
-    if m is None or DESCRIPTIVE_VERB.search(core):
+    if m is None or DESCRIPTIVE_VERB.search(core) or _DEEMED.search(core):
         return None
     strong = m.group("strong") is not None
     # Only a subject stated in the sentence counts: under 「伴走支援事業者の法人としての経験」 the
@@ -542,7 +615,7 @@ def _plain(text: str, heading: str | None, default_subject: str | None) -> tuple
     if ISSUER_AGENT.search(last_clause):  # 「…報告し、東北経済産業局が…判断します」: the issuer acts last
         return Modality.NONE, "none.issuer_plain"
     if subject is not None:
-        if ISSUER.search(subject):
+        if ISSUER.search(subject) and not _contractor_runs(subject, default_subject):
             return Modality.NONE, "none.issuer_plain"
     elif _PLACE_TOPIC.match(core) or _DOCUMENT_TOPIC.match(core) or (strong and ISSUER_PROCESS.search(core)):
         return Modality.NONE, "none.issuer_plain"
@@ -559,6 +632,11 @@ def _plain(text: str, heading: str | None, default_subject: str | None) -> tuple
     if not strong and (_SETTING.search(core) or _POLITE_SETTING.search(core)):
         return Modality.NONE, "none.setting"
     return Modality.OBLIGATION, "obligation.plain_strong" if strong else "obligation.plain"
+
+
+def _contractor_runs(subject: str, default_subject: str | None) -> bool:
+    # In a procurement specification (main actor 受注者/受託者) the 事務局 is the office the contractor runs.
+    return subject == "事務局" and default_subject in CONTRACTORS
 
 
 def _stated_subject(core: str) -> str | None:
