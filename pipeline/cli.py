@@ -154,9 +154,10 @@ def _progress() -> Progress:
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="PDF, .txt or .md files, or folders to search for them.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the document JSON files.")] = Path(
-        "outputs/documents"
-    ),
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Folder for the document JSON files [default: $KOUBO_OUTPUTS/documents]."),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Rebuild documents that are already ingested.")] = False,
     abort_on_error: Annotated[
         bool, typer.Option("--abort-on-error", help="Stop at the first file that fails instead of going on.")
@@ -168,6 +169,7 @@ def ingest(
     on stderr, and exits 1 if any file failed.
     """
     settings = Settings()
+    output = output or settings.documents_dir
     manifest = load_manifest(settings.manifest_path)
     files = list(expand_sources(paths))
     if not files:

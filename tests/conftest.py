@@ -39,3 +39,9 @@ def _read(path: str) -> Document:
 def ingested() -> Callable[[Path], Document]:
     """Read a corpus or test file once per session; the Document is frozen, so sharing it is safe."""
     return lambda path: _read(str(path))
+
+
+@pytest.fixture(autouse=True)
+def _outputs_in_tmp(tmp_path_factory, monkeypatch):
+    """Commands cache what they ingest under outputs/: keep tests out of the checkout's outputs/."""
+    monkeypatch.setenv("KOUBO_OUTPUTS", str(tmp_path_factory.mktemp("outputs")))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -50,7 +52,7 @@ def test_show_by_id_and_json(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     shutil.copytree(CORPORA, tmp_path / "corpora", ignore=shutil.ignore_patterns("*.pdf"))
     assert runner.invoke(app, ["ingest", "corpora/chiiki-dx/2025"]).exit_code == 0
-    doc_id = next((tmp_path / "outputs/documents").rglob("*.json")).stem
+    doc_id = next((Path(os.environ["KOUBO_OUTPUTS"]) / "documents").rglob("*.json")).stem
     r = runner.invoke(app, ["show", doc_id[:8], "--format", "json"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["schema_name"] == "koubo.Document"
