@@ -116,13 +116,14 @@ def load_document(ref: str, settings: Settings) -> Document:
     if path.is_file() and path.suffix.lower() == ".json":
         return Document.from_json(path.read_bytes())
     if path.exists():
-        cached = _existing_output(path, settings.documents_dir)
+        sha = sha256_file(path) if path.is_file() else None
+        cached = _ingested(settings.documents_dir).get(sha[:12]) if sha else None
         if cached is not None:
             try:
                 return Document.from_json(cached.read_bytes())
             except SchemaVersionError:
                 pass  # written by an older koubo: ingest again
-        result = ingest_path(path, manifest=load_manifest(settings.manifest_path))
+        result = ingest_path(path, manifest=load_manifest(settings.manifest_path), sha256=sha)
         if result.document is None:
             e = result.errors[0]
             raise PipelineError(e.message, path=e.path, page_no=e.page_no)
@@ -176,16 +177,18 @@ def ingest(
         err.print(f"Error: no .pdf, .txt or .md files in {', '.join(map(str, paths))}", markup=False)
         raise typer.Exit(1)
     results: list[tuple[IngestResult, Path | None, str]] = []
+    done = {} if force else _ingested(output)
     with _progress() as bar:
         task = bar.add_task("ingest", total=len(files), current="")
         for f in files:
             bar.update(task, current=f.name)
-            existing = _existing_output(f, output) if not force else None
+            sha = sha256_file(f) if f.is_file() else None
+            existing = done.get(sha[:12]) if sha else None
             if existing is not None:
                 results.append((IngestResult(status=IngestStatus.SUCCESS, path=str(f)), existing, "unchanged"))
                 bar.advance(task)
                 continue
-            result = ingest_path(f, manifest=manifest)
+            result = ingest_path(f, manifest=manifest, sha256=sha)
             target = None
             if result.document is not None:
                 target = document_path(output, result.document)
@@ -199,12 +202,9 @@ def ingest(
         raise typer.Exit(1)
 
 
-def _existing_output(source: Path, out_dir: Path) -> Path | None:
-    if not source.is_file() or not out_dir.is_dir():
-        return None
-    sha = sha256_file(source)
-    hits = list(out_dir.rglob(f"{sha[:12]}.json"))
-    return hits[0] if hits else None
+def _ingested(out_dir: Path) -> dict[str, Path]:
+    """The documents already in an output folder, by id (sha256[:12]): one walk per command."""
+    return {p.stem: p for p in out_dir.rglob("*.json")} if out_dir.is_dir() else {}
 
 
 def _print_ingest_summary(results: list[tuple[IngestResult, Path | None, str]], out_dir: Path) -> None:

@@ -62,12 +62,12 @@ def load_manifest(path: Path) -> dict[str, CorpusEntry]:
         return {row["sha256"]: row for row in csv.DictReader(f) if row.get("sha256")}
 
 
-def _source(path: Path, media_type: str, meta: CorpusEntry | None) -> SourceFile:
+def _source(path: Path, media_type: str, meta: CorpusEntry | None, sha256: str | None) -> SourceFile:
     meta = meta or {}
     fy = meta.get("fiscal_year") or ""
     return SourceFile(
         path=str(path),
-        sha256=sha256_file(path),
+        sha256=sha256 or sha256_file(path),
         media_type=media_type,
         n_bytes=path.stat().st_size,
         title=meta.get("title") or None,
@@ -89,12 +89,13 @@ def _check_file(path: Path) -> None:
         raise EmptyFileError(f"{path}: the file is empty (0 bytes); re-download or re-export it", path=str(path))
 
 
-def read_text(path: str | Path, *, meta: CorpusEntry | None = None) -> Document:
+def read_text(path: str | Path, *, meta: CorpusEntry | None = None, sha256: str | None = None) -> Document:
     """Read a UTF-8 text or markdown call document.
 
     Args:
         path: a ``.txt`` or ``.md`` file.
         meta: its row of the corpus manifest, if known (title, programme, fiscal year…).
+        sha256: the file's hash, if the caller has it already.
 
     Returns:
         A Document whose blocks carry line ranges as provenance.
@@ -123,20 +124,20 @@ def read_text(path: str | Path, *, meta: CorpusEntry | None = None) -> Document:
         raise EmptyFileError(f"{path}: the file holds no text, only whitespace", path=str(path))
     media = TEXT_SUFFIXES.get(path.suffix.lower(), "text/plain")
     return Document(
-        source=_source(path, media, meta),
+        source=_source(path, media, meta, sha256),
         blocks=blocks,
         produced_by={"ingest": TEXT_READER, "normalize": NORMALIZATION},
     )
 
 
-def _read_any(path: Path, meta: CorpusEntry | None) -> Document:
+def _read_any(path: Path, meta: CorpusEntry | None, sha256: str | None) -> Document:
     suffix = path.suffix.lower()
     if suffix == ".pdf":
         _check_file(path)
         doc = read_pdf(path)
-        return doc.model_copy(update={"source": _source(path, "application/pdf", meta)})
+        return doc.model_copy(update={"source": _source(path, "application/pdf", meta, sha256)})
     if suffix in TEXT_SUFFIXES:
-        return read_text(path, meta=meta)
+        return read_text(path, meta=meta, sha256=sha256)
     if not path.exists():
         _check_file(path)
     raise UnsupportedFormatError(
@@ -145,7 +146,9 @@ def _read_any(path: Path, meta: CorpusEntry | None) -> Document:
     )
 
 
-def ingest_path(path: str | Path, *, manifest: dict[str, CorpusEntry] | None = None) -> IngestResult:
+def ingest_path(
+    path: str | Path, *, manifest: dict[str, CorpusEntry] | None = None, sha256: str | None = None
+) -> IngestResult:
     """Ingest one file without raising for bad input.
 
     Returns an ``IngestResult``: ``success`` with the document, ``partial`` when
@@ -153,11 +156,11 @@ def ingest_path(path: str | Path, *, manifest: dict[str, CorpusEntry] | None = N
     the error that says why.
     """
     path = Path(path)
-    meta = None
-    if manifest and path.is_file():
-        meta = manifest.get(sha256_file(path))
+    if sha256 is None and path.is_file():
+        sha256 = sha256_file(path)  # hashed once: for the manifest and for the document
+    meta = manifest.get(sha256) if manifest and sha256 else None
     try:
-        doc = _read_any(path, meta)
+        doc = _read_any(path, meta, sha256)
     except (IngestError, UnsupportedFormatError) as e:
         err = ErrorItem(
             stage="ingest", path=str(path), page_no=e.page_no, error_type=type(e).__name__, message=e.message
