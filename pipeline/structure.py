@@ -54,7 +54,9 @@ _AIU = "アイウエオカキクケコサシスセソタチツテトナニヌネ
 _KANA_FIX = {"二": "ニ", "へ": "ヘ", "又": "ヌ"}
 _KANJI_NUM = {c: i + 1 for i, c in enumerate("一二三四五六七八九十")}
 _ROMAN_FW = {c: i + 1 for i, c in enumerate("ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩⅪⅫ")}
-_ROMAN_ASCII = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6, "VII": 7, "VIII": 8, "IX": 9, "X": 10}
+_ROMAN_ASCII = {
+    "I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6, "VII": 7, "VIII": 8, "IX": 9, "X": 10, "XI": 11, "XII": 12,
+}
 _ROMAN_OUT = {v: k for k, v in _ROMAN_ASCII.items()}
 _SEP = r"(?:[.．、]\s*|[\s　]+)"
 
@@ -67,13 +69,14 @@ HEADING_RULES_V1: list[tuple[str, str]] = [
     ("code", rf"([{_D}]{{4,5}})(?:\s*[－\-]\s*([{_D}]{{4,5}}))?(?=[\s　（(]|$)(?![\s　]*[年月日円件名人])\s*"),
     ("dai", rf"第\s*([{_D}一二三四五六七八九十百]+)\s*([章節款条項編部])?(?:{_SEP}|(?=[（(【])|$)"),
     ("roman", rf"([ⅠⅡⅢⅣⅤⅥⅦⅧⅨⅩⅪⅫ]){_SEP}?"),
-    ("roman", rf"(VIII|VII|III|IX|IV|VI|II|V|X|I){_SEP}"),
+    ("roman", rf"(XII|XI|VIII|VII|III|IX|IV|VI|II|V|X|I){_SEP}"),
     ("dotted", rf"([{_D}]{{1,2}}(?:[.．][{_D}]{{1,2}}){{1,3}})[.．]?{_SEP}?(?=[^{_D}.．])"),
     ("hyphen", rf"([{_D}]{{1,2}}(?:[-－][{_D}]{{1,2}}){{1,2}})[.．]?{_SEP}"),
     ("arabic", rf"([{_D}]{{1,2}})[.．、]\s*(?![{_D}]|[年月日円件名人時分回か箇万億千百歳%％])"),
     ("arabic_space", rf"([{_D}]{{1,2}})[\s　]+(?![{_D}]|[年月日円件名人時分回か箇万億千百歳%％])"),
-    ("paren_arabic", rf"[(（]\s*([{_D}]{{1,2}})\s*[)）]\s*(?![のにをはでとが])"),
+    ("paren_arabic", rf"[(（]\s*([{_D}]{{1,2}})\s*[)）]\s*(?![のにをはでとが～~〜、]|及び|から|又は)"),
     ("circled", r"([①-⑳㉑-㉟])\s*"),
+    ("note", rf"[(（]\s*※\s*([{_D}]{{1,2}})\s*[)）]\s*"),
     ("paren_kana", r"[(（]\s*([ア-ンｱ-ﾝ])\s*[)）]\s*"),
     ("kana", rf"([ア-ンｱ-ﾝへ又]){_SEP}"),
     ("kanji", rf"([一二三四五六七八九十]){_SEP}"),
@@ -193,6 +196,9 @@ class Grammar:
         if name == "paren_arabic":
             v = _int(raw)
             return [Reading("paren_arabic", v, f"({v})")]
+        if name == "note":
+            v = _int(raw)
+            return [Reading("note", v, f"(※{v})")]
         if name == "circled":
             digits = _nfkc(raw)
             return [Reading("circled", int(digits) if digits.isdigit() else 0, raw)]
@@ -262,6 +268,52 @@ def _split_heading(block: Block, marker: Marker) -> str | None:
     return None
 
 
+_END_MARK = re.compile(r"^\s*以\s*上\s*$")
+
+
+def _is_appendix_heading(block: Block) -> bool:
+    text = block.text.strip()
+    return (
+        block.kind in (BlockKind.HEADING, BlockKind.PARAGRAPH)
+        and 0 < len(text) <= INLINE_HEADING_MAX_CHARS * 3
+        and not text.endswith(("。", "、"))
+        and "." not in text
+    )
+
+
+def _nested_inside_other(markers: list[Marker | None], kind: str) -> bool:
+    """Whether a numbering of another type runs on across the first run of ``kind``.
+
+    A sequence 「8.」 before the first 「I.」 and 「9.」 after it shows that the Roman
+    items are a list inside section 8, not the document's top numbering.
+    """
+    first = next(
+        (i for i, m in enumerate(markers) if m and any(r.kind == kind and r.value == 1 for r in m.readings)), None
+    )
+    if first is None:
+        return False
+    last_values: dict[str, int] = {}
+    for m in markers[:first]:
+        if m is not None and m.readings[0].kind in _TOP_RANK:
+            r = m.readings[0]
+            if r.value == last_values.get(r.kind, 0) + 1:
+                last_values[r.kind] = r.value
+    seen_kind_run = True
+    for m in markers[first:]:
+        if m is None:
+            continue
+        kinds = {r.kind for r in m.readings}
+        if kind in kinds and seen_kind_run:
+            continue
+        seen_kind_run = False
+        r = m.readings[0]
+        if r.kind in last_values and last_values[r.kind] >= 2 and r.value == last_values[r.kind] + 1:
+            return True
+        if kind in kinds:
+            return False
+    return False
+
+
 class _Builder:
     def __init__(self, doc: Document, grammar: Grammar) -> None:
         self.doc = doc
@@ -284,16 +336,25 @@ class _Builder:
         # highest-ranking type that appears starting from 1 (Ⅰ in most calls, １ in a 通知).
         firsts = {r.kind for m in markers if m is not None for r in m.readings if r.value == 1}
         self.top_kinds = {"roman", "annex"} | {k for k in firsts if k.startswith("dai")}
+        if _nested_inside_other(markers, "roman"):
+            # 「8. …」「I. … II. … III. …」「9. …」: the Roman list sits inside section 8
+            self.top_kinds.discard("roman")
         codes = [r.kind for m in markers if m is not None for r in m.readings if r.kind.startswith("code")]
         if codes:
             self.top_kinds.add(codes[0])  # a 要領 manual: the first code opens the body
         elif not self.top_kinds & firsts:
             self.top_kinds |= {next((k for k in _TOP_RANK if k in firsts), "roman")}
-        started = False
+        started = closed = False
         for i, block in enumerate(self.doc.blocks):
             if block.kind is BlockKind.TOC:
                 continue
             marker = markers[i]
+            if started and marker is None and _END_MARK.match(block.text):
+                closed = True  # 「以上」: the numbered body ends here
+            elif closed and marker is None and _is_appendix_heading(block):
+                self._open_appendix(i, block)
+                closed = False
+                continue
             if marker is not None and self._is_annex_reference(block, marker):
                 marker = None
             if marker is None or (not started and not self._can_start(marker)):
@@ -304,6 +365,15 @@ class _Builder:
         if self.front.blocks:
             self.root.children.insert(0, self.front)
         return self.root
+
+    def _open_appendix(self, i: int, block: Block) -> None:
+        """An unnumbered section after 「以上」 (「情報セキュリティに関する事項」): a top-level clause of its own."""
+        del self.stack[1:]
+        heading = block.text.strip().lstrip("#").strip().strip("*").strip()
+        node = _Node(Reading("appendix", 0, heading), "", heading, i, [i], parent=self.root)
+        node.segment = self._segment(self.root, node.reading)
+        self.root.children.append(node)
+        self.stack.append(node)
 
     def _can_start(self, marker: Marker) -> bool:
         return any(r.kind in self.top_kinds for r in marker.readings)
@@ -347,6 +417,11 @@ class _Builder:
         for depth in range(len(self.stack) - 1, 0, -1):
             if self.stack[depth].reading.kind == first.kind:
                 return first, depth
+        # … or a closed one: 「1.」「2-1.」「2-2.」「3.」 — 3 follows 1 under the same parent
+        for depth in range(len(self.stack) - 1, 0, -1):
+            siblings = self.stack[depth - 1].children
+            if any(c.reading.kind == first.kind and c.reading.value < first.value for c in siblings):
+                return first, depth
         return first, None
 
     def _place(self, i: int, block: Block, marker: Marker) -> None:
@@ -355,10 +430,12 @@ class _Builder:
             while len(self.stack) > 1 and self.stack[-1].reading.kind.split(":")[0] in _ITEM_MARKERS:
                 self.stack.pop()
         reading, depth = self._choose(marker)
-        if reading.kind in ("roman", "annex") or reading.kind.startswith("dai"):
+        if reading.kind in self.top_kinds and (reading.kind in ("roman", "annex") or reading.kind.startswith("dai")):
             # a top-level sequence: close everything; its level is the first place it was seen
             same = [d for d in range(1, len(self.stack)) if self.stack[d].reading.kind == reading.kind]
             depth = same[0] if same else depth
+        if reading.kind == "hyphen2" and depth is None:
+            depth = self._missing_major(reading)
         if depth is not None:
             del self.stack[depth:]
         parent = self.stack[-1]
@@ -366,6 +443,15 @@ class _Builder:
         node.segment = self._segment(parent, reading)
         parent.children.append(node)
         self.stack.append(node)
+
+    def _missing_major(self, reading: Reading) -> int | None:
+        """「2-1.」 right after 「1.」: section 2 has no heading of its own, so 2-1 is 1's sibling, not its child."""
+        major = int(reading.segment.split("-")[0])
+        for depth in range(len(self.stack) - 1, 0, -1):
+            node = self.stack[depth]
+            if node.reading.kind in ("arabic", "arabic_space"):
+                return depth if node.reading.value != major else None
+        return None
 
     @staticmethod
     def _segment(parent: _Node, reading: Reading) -> str:
