@@ -13,8 +13,10 @@ source) and with the document's main actor as ``default_subject`` (the most
 frequent applicant term of that document), as a caller in the pipeline would.
 
 Prints, for development, held-out and all: per-modality precision, recall, F1
-and support, micro P/R (= accuracy), macro P/R/F1, subject accuracy (exact match
-where the gold subject is not null) and the confusion matrix.
+and support, micro P/R (= accuracy), macro P/R/F1, requirement P/R (``none`` as
+the negative class: a requirement sentence counts as found only with its right
+kind), subject accuracy (exact match where the gold subject is not null) and the
+confusion matrix. ``--gold`` may be given several times; the files are pooled.
 
 Run:  .venv/bin/python bench/modality_eval.py [--errors] [--split dev|held-out|all]
       .venv/bin/python bench/modality_eval.py --speed     # classify + split over the corpus .txt files
@@ -172,6 +174,8 @@ class Scores:
     per_label: dict[Modality, tuple[float, float, float, int]]
     subject_accuracy: float
     subject_n: int
+    req_p: float  # over requirement sentences: a sentence counts as found only with its right kind
+    req_r: float
     confusion: dict[tuple[Modality, Modality], int]
 
 
@@ -207,6 +211,9 @@ def score(
     correct = sum(confusion[(lab, lab)] for lab in LABELS)
     with_subject = [(it, subj) for it, _, subj, _ in pairs if it.gold_subject is not None]
     subj_ok = sum(1 for it, subj in with_subject if subj == it.gold_subject)
+    hit = sum(v for (g, p), v in confusion.items() if g == p and g is not Modality.NONE)
+    n_pred_req = sum(v for (_, p), v in confusion.items() if p is not Modality.NONE)
+    n_gold_req = sum(v for (g, _), v in confusion.items() if g is not Modality.NONE)
     scores = Scores(
         n=n,
         accuracy=correct / n if n else 0.0,
@@ -216,6 +223,8 @@ def score(
         per_label=per_label,
         subject_accuracy=subj_ok / len(with_subject) if with_subject else 0.0,
         subject_n=len(with_subject),
+        req_p=hit / n_pred_req if n_pred_req else 0.0,
+        req_r=hit / n_gold_req if n_gold_req else 0.0,
         confusion=dict(confusion),
     )
     errors = [(it, pred, subj, rule) for it, pred, subj, rule in pairs if pred != it.gold]
@@ -230,6 +239,7 @@ def report(name: str, s: Scores) -> str:
         out.append(f"{lab.value:<16}{p:6.2f}{r:6.2f}{f:6.2f}{sup:5d}")
     out.append(f"micro P = R = accuracy  {s.accuracy:.3f}")
     out.append(f"macro P {s.macro_p:.3f}  R {s.macro_r:.3f}  F1 {s.macro_f1:.3f}")
+    out.append(f"requirements P {s.req_p:.3f}  R {s.req_r:.3f}  (none = no requirement; right kind needed)")
     out.append(f"subject accuracy        {s.subject_accuracy:.3f}  (n={s.subject_n}, gold subject not null)")
     short = {lab: lab.value[:5] for lab in LABELS}
     out.append("confusion (rows gold, columns predicted)")
@@ -259,13 +269,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--speed", action="store_true", help="time split + classify over the corpus .txt files")
     ap.add_argument("--subjects", action="store_true", help="list wrong subjects")
     ap.add_argument("--headings", action="store_true", help="show the heading found for each sentence")
-    ap.add_argument("--gold", type=Path, default=GOLD, help="labelled sentences (default: the gold file)")
+    ap.add_argument("--gold", type=Path, action="append", help="labelled sentences (default: the gold file); repeatable")
     ap.add_argument("--ginza", action="store_true", help="find subjects the rules miss with GiNZA (as the pipeline)")
     args = ap.parse_args(argv)
     if args.speed:
         print(speed())
         return 0
-    items = load_items(gold=args.gold)
+    golds: list[Path] = args.gold or [GOLD]
+    items = [it for g in golds for it in load_items(gold=g)]
     parser = None
     if args.ginza:
         from pipeline.nlp.ginza import GinzaParser
@@ -276,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         "held-out": [it for it in items if not it.dev],
         "all": items,
     }
-    if args.gold != GOLD:  # another sample: no development split applies
+    if golds != [GOLD]:  # another sample: no development split applies
         splits = {"all": items}
     for name, subset in splits.items():
         if args.split and name != args.split:

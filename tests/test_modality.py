@@ -19,16 +19,17 @@ from pipeline.nlp.modality import MODALITY_RULES, RULES, classify, split_sentenc
 ROOT = Path(__file__).resolve().parent.parent
 GOLD = ROOT / "tests" / "data" / "modality_gold.jsonl"
 FRESH = ROOT / "tests" / "data" / "modality_fresh.jsonl"
-FRESH2 = ROOT / "tests" / "data" / "modality_fresh2.jsonl"  # held out: only its membership is checked here
+FRESH2 = ROOT / "tests" / "data" / "modality_fresh2.jsonl"
 
-# Bounds on ALL 198 gold sentences, rounded down. modality_rules.v2 was written with all
-# of them in view (v1: 0.854 accuracy, 0.74 lowest recall), so these pin regressions and
+# Bounds on ALL 198 gold sentences (labels of guideline v2, tests/data/modality_guidelines.md),
+# rounded down. The rules were written with all of them in view, so these pin regressions and
 # say nothing about unseen text: that is what the one-off run on a held-out sample is for.
-MIN_ACCURACY = 1.0
-MIN_RECALL = 1.0
-# Accuracy on the 120 sentences of modality_fresh.jsonl, rounded down. v2 scored 0.767 on it
-# unseen; modality_rules.v3 was written with it in view (0.917), so this too pins regressions only.
-MIN_FRESH_ACCURACY = 0.91
+MIN_ACCURACY = 0.95
+MIN_RECALL = 0.88
+# Accuracy on the two later samples, rounded down; modality_rules.v4 was written with both in
+# view (v2 scored 0.767 on fresh unseen, v3 0.650 on fresh2 unseen), so these too pin regressions.
+MIN_FRESH_ACCURACY = 0.89
+MIN_FRESH2_ACCURACY = 0.74
 
 OB, PR, PE, EL, DL, RC, NO = (
     Modality.OBLIGATION,
@@ -74,7 +75,8 @@ CASES: list[tuple[str, str | None, Modality, str | None]] = [
     ("様式は任意の形式で作成しても差し支えありません。", None, PE, None),
     ("説明会に参加しなければ応募できないということはない。", None, PE, None),
     ("応募は、一法人の単独でも、複数法人の共同でも構いません。", None, PE, None),
-    ("事務局は、応募者に対し、必要に応じて追加資料の提出を求めることができる。", None, PE, "事務局"),
+    # the issuer reserving a right binds no reader (guideline v2, adjudicated case)
+    ("事務局は、応募者に対し、必要に応じて追加資料の提出を求めることができる。", None, NO, None),
     # eligibility
     ("申請できる者は、日本国内に本社を有する中小企業者に限ります。", None, EL, "応募者"),
     ("ただし、公租公課を滞納している者を除く。", "（１）応募資格", EL, None),
@@ -249,7 +251,7 @@ def test_rule_names_are_unique_and_versioned() -> None:
     """This test ensures that every rule has a distinct name and the rule set a versioned name."""
     names = [name for name, _, _ in RULES]
     assert len(names) == len(set(names))
-    assert MODALITY_RULES == "modality_rules.v3"
+    assert MODALITY_RULES == "modality_rules.v4"
 
 
 def test_default_subject_is_used_only_when_none_is_stated() -> None:
@@ -282,13 +284,14 @@ def test_gold_accuracy(ingested: Callable[[Path], Document]) -> None:
         assert recall >= MIN_RECALL, label
 
 
-def test_fresh_accuracy(ingested: Callable[[Path], Document]) -> None:
-    """This test ensures that accuracy on modality_fresh.jsonl stays at what modality_rules.v3 reaches."""
+@pytest.mark.parametrize(("gold", "minimum"), [(FRESH, MIN_FRESH_ACCURACY), (FRESH2, MIN_FRESH2_ACCURACY)])
+def test_fresh_accuracy(ingested: Callable[[Path], Document], gold: Path, minimum: float) -> None:
+    """This test ensures that accuracy on the later labelled samples stays at what modality_rules.v4 reaches."""
     bench = _bench()
-    items = bench.load_items(pdf_reader=ingested, gold=FRESH)
+    items = bench.load_items(pdf_reader=ingested, gold=gold)
     assert len(items) == 120
     scores, errors = bench.score(items)
-    assert scores.accuracy >= MIN_FRESH_ACCURACY, [e[0].sentence[:40] for e in errors]
+    assert scores.accuracy >= minimum, [e[0].sentence[:40] for e in errors]
 
 
 # A real clause body (chiiki-dx FY2025, 公募説明会 注意事項), with wrapped and bulleted lines.

@@ -55,6 +55,14 @@ what a chain's first link settles:
 - in a procurement specification (main actor 受注者/受託者) the 事務局 is the office the
   contractor runs, so its plain-form tasks are the contractor's duties.
 
+``modality_rules.v4`` follows the written labelling guideline
+(``tests/data/modality_guidelines.md``) on which all labelled sets were relabelled:
+a duty with a time limit counted from an event is a deadline; cost borne, caps
+(「上限が…となります」「一の都道府県につき1件」), selection refusals and definitions of
+a qualifying class are eligibility; 「努めなければならない」 and 「適当ではありません」 are
+advice; a pointer (「…を参照すること」) and an issuer reserving a right (「事務局は…
+できるものとします」) bind no reader; an aside that is the only predicate decides.
+
 The rule set is versioned as :data:`MODALITY_RULES`; change the name whenever a
 change to the tables below can change an output.
 """
@@ -77,7 +85,7 @@ __all__ = [
     "split_sentences",
 ]
 
-MODALITY_RULES = "modality_rules.v3"
+MODALITY_RULES = "modality_rules.v4"
 
 # Longest first, so that 伴走支援事業者 wins over 事業者 and 委託予定先 over 委託先.
 ACTORS: tuple[str, ...] = tuple(
@@ -175,7 +183,9 @@ NOT_DEADLINE_WORD = re.compile(r"予定|想定|頃|目途|目処|目安|から�
 RELATIVE_LIMIT = re.compile(
     rf"遅くとも|{_NUM}\s*(?:時間|日|営業日|週間|か月|ヶ月|カ月|箇月)以内に"
     # 「コース実施日の前日までに」「…から起算して1か月前の日までに」: a day fixed relative to an event
-    r"|の(?:前日|翌日|末日|前々日)までに|起算して[^。]{0,20}日までに"
+    r"|(?:の|は)?(?:前日|翌日|末日|前々日)までに|起算して[^。]{0,20}日までに"
+    # 「採用された日から 週間以内に」 (a blank left for the number in a model rule)
+    rf"|日から\s*(?:{_NUM})?\s*(?:日|週間|か月|ヶ月|カ月|箇月|年)以内に"
     # 「初回の認定日までに」「契約締結日までに」: a day named by its event
     r"|(?:認定|提出|申請|締結|開始|終了|完了|開催|納入|納品|交付決定)日までに"
     # 「契約締結後おおむね６か月で完了させること」: a period counted from an event
@@ -197,7 +207,9 @@ RULES: tuple[tuple[str, Modality, re.Pattern[str]], ...] = tuple(
         ("none.possibility",    Modality.NONE, r"(?:場合|こと)[がも](?:あります|ある|あり得ます|ございます)" + _E),
         ("none.not_necessarily", Modality.NONE, r"わけ(?:では|で)(?:ありません|ない)" + _E),
         ("none.purpose",        Modality.NONE, r"(?:を|が)目的と(?:する|します|している|しています)" + _E),
-        ("none.definition",     Modality.NONE, r"(?:を|と)いう" + _E),
+        ("none.definition",     Modality.NONE, r"(?<!者を)(?<!者と)(?:を|と)いう" + _E),
+        # 「※以下も必ず参照すること」「詳細は別紙を参照してください」: a pointer, not a duty
+        ("none.pointer",        Modality.NONE, r"(?:参照|ご覧)(?:ください|下さい|すること|のこと|して(?:ください|下さい))" + _E),
         ("none.interpretation", Modality.NONE, r"(?:を含む|とみなす|に該当する)ものと(?:する|します)" + _E),
         # 「…をもって採択者とするものとします」: a status is assigned, nobody is bound
         ("none.designation",    Modality.NONE, r"(?<!必須)(?<!義務)とするものと(?:する|します)" + _E),
@@ -210,6 +222,8 @@ RULES: tuple[tuple[str, Modality, re.Pattern[str]], ...] = tuple(
         # --- due dates --------------------------------------------------------------------
         # a limit inside a condition (「3か月以内に離職した場合」) is not the main predicate
         ("deadline.relative",   Modality.DEADLINE, rf"(?:{RELATIVE_LIMIT.pattern})(?![^。]*(?:場合|とき))"),
+        # 「本助成金の支給申請期間は、…から起算して２か月以内です」: the window itself is the point
+        ("deadline.window",     Modality.DEADLINE, r"(?:申請|提出|申込|申し込み|受付|募集|応募|公募)(?:の)?期間(?:は[、，]|[：:])"),
         # --- eligibility: costs (経費) that can or cannot be charged -------------------------
         ("eligibility.cost",    Modality.ELIGIBILITY,
          r"(?:経費|費用|計上|旅費|賃借料|人件費)[^。]*(?:計上でき|計上することができ|含めることができ|認められ(?:ません|ない)"
@@ -237,6 +251,20 @@ RULES: tuple[tuple[str, Modality, re.Pattern[str]], ...] = tuple(
         ("eligibility.can_be_target", Modality.ELIGIBILITY, r"対象とすることができる(?:こと)?" + _E),
         ("eligibility.target",  Modality.ELIGIBILITY, r"(?:を|の)対象と(?:します|する|しています|なる(?:こと)?|なります|すること(?:ができる(?:こと)?)?)" + _E),
         ("eligibility.select",  Modality.ELIGIBILITY, r"満たす[^。]*を選定(?:します|する)" + _E),
+        # 「都道府県・市区町村の費用負担はありません」「応募に要する一切の費用は、応募者において負担していただきます」
+        ("eligibility.cost_borne", Modality.ELIGIBILITY, r"(?:費用|経費|手数料)[^。]*負担(?:は(?:ありません|ない|生じません)|して(?:いただきます|いただく|ください)|となります|とします)" + _E),
+        # 「事業規模の上限が5000万円となります」「…の支給申請上限人数は、…名までとする」: a cap on how much or how many
+        ("eligibility.cap",     Modality.ELIGIBILITY, r"上限(?:額|人数|件数|数)?(?:は|が)[、，]?[^。]*(?:となります|とします|とする|です|である|まで)" + _E),
+        # 「各都道府県につき、1件」「一の都道府県につき一の申請とします」
+        ("eligibility.per_unit", Modality.ELIGIBILITY, rf"につき[、，]?\s*(?:{_NUM}|一)\s*(?:件|名|人|回|申請|社|者)"),
+        # 「…は、選定しません」「採択いたしません」
+        ("eligibility.not_chosen", Modality.ELIGIBILITY, r"(?:選定|採択)(?:し|いたし|致し)ません" + _E),
+        # 「就職困難な者とは、…をいう」「…を特定受給資格者といい」: a definition of a qualifying class
+        ("eligibility.class_definition", Modality.ELIGIBILITY, r"(?:者|事業主|労働者)(?:等)?とは[、，][^。]*(?:をいう|をいい|を指す|とする)|これを[^。]{0,12}者といい"),
+        # 「次のイ又はロのいずれかに該当すること」: meeting a criterion is a state, never an act
+        ("eligibility.meets",   Modality.ELIGIBILITY, r"いずれか(?:に|の)?該当(?:する|しない)(?:こと|もの|者)" + _E),
+        # 「…出勤した労働者に対しては、１０日の年次有給休暇を与える」: an entitlement under a condition
+        ("eligibility.entitlement", Modality.ELIGIBILITY, r"(?:者|労働者|事業主)に対(?:して|しては|し)[、，][^。]*(?:与える|支給する|付与する|支給します|付与します)" + _E),
         ("eligibility.not_accepted", Modality.ELIGIBILITY, r"者による(?:応募|申請|提案)は[^。]*(?:受け付け|受理し)(?:ません|ない)" + _E),
         # --- prohibitions -----------------------------------------------------------------
         # double negatives first: 「差し支えないこと」 must not fall to 〜ないこと, 「求めません」 is not a ban
@@ -251,7 +279,7 @@ RULES: tuple[tuple[str, Modality, re.Pattern[str]], ...] = tuple(
         ("prohibition.kinshi",  Modality.PROHIBITION, r"禁止(?:し[、，]|します|する|とします|とする|です|されています|されている|事項)|禁(?:ずる|じる|じます|じられ(?:ている|ています|る|ます))$"),
         ("prohibition.dekinai", Modality.PROHIBITION, r"(?:でき|いただけ)(?:ません|ない(?:こと|もの(?:と|で)(?:します|する|いたします|あること))?)" + _E),
         ("prohibition.mitomenai", Modality.PROHIBITION, r"(?:認め|受け付け|受理し)(?:られ)?(?:ません|ない(?:こと|もの(?:と|で)(?:します|する|いたします))?)" + _E),
-        ("prohibition.polite",  Modality.PROHIBITION, r"ご?遠慮(?:ください|下さい|願います|いただきます)|お断り(?:いたします|します|致します)|いたしかねます|致しかねます|差し控え"),
+        ("prohibition.polite",  Modality.PROHIBITION, r"応じ(?:られ)?(?:ません|かねます)" + _E + r"|ご?遠慮(?:ください|下さい|願います|いただきます)|お断り(?:いたします|します|致します)|いたしかねます|致しかねます|差し控え"),
         ("prohibition.naide",   Modality.PROHIBITION, r"ないで(?:ください|下さい)" + _E),
         ("prohibition.shinai",  Modality.PROHIBITION, r"(?:し|せ|わ|さ|け|め|れ|え|べ|ち|ま)ない(?:こと|ように(?:してください|すること)|(?:もの|こと)と(?:する|します|いたします|致します))" + _E),
         # --- permissions, including double negatives ---------------------------------------
@@ -268,6 +296,10 @@ RULES: tuple[tuple[str, Modality, re.Pattern[str]], ...] = tuple(
         ("permission.mitomeru", Modality.PERMISSION, r"認め(?:ます|る|られます)" + _E),
         # --- recommendations ----------------------------------------------------------------
         ("recommendation.nozomashii", Modality.RECOMMENDATION, r"望ましい|望まれ(?:ます|る)|推奨|お勧め|お薦め|おすすめ"),
+        # 「…の維持に努めなければならない」: a duty to endeavour is advice in force (guideline step 6)
+        ("recommendation.tsutomeru_must", Modality.RECOMMENDATION, r"努めなければ(?:ならない|なりません)" + _E),
+        # 「あまりに長い期間は適当ではありません」: advice against, not a ban
+        ("recommendation.not_appropriate", Modality.RECOMMENDATION, r"(?:適当|適切|妥当)(?:では|で)(?:ない|ありません|なく)" + _E + r"|(?:適当|適切)(?:です|である)" + _E),
         ("recommendation.tsutomeru", Modality.RECOMMENDATION, r"努め(?:ること(?:と(?:する|します))?|ることを求め(?:る|ます|ている|ています)|てください|て下さい|るものとします|るものとする|る|ます)" + _E),
         # 「期限に余裕をもって送付してください」: advice on how, not a duty
         ("recommendation.advice", Modality.RECOMMENDATION, r"(?:余裕を(?:もって|持って)|なるべく|できるだけ|できる限り|可能な限り|お?早めに)(?![^。]*(?:速やか|直ちに|遅滞なく|早急))[^。]*(?:ください|下さい|お願い(?:します|いたします|致します)|こと)" + _E),
@@ -450,7 +482,11 @@ def classify(sentence: str, *, heading: str | None = None, default_subject: str 
         modality, rule = _plain(text, heading, default_subject) or _aside(sentence, text, heading)
     if modality is Modality.NONE:
         return Classification(modality, None, rule)
-    subject = find_subject(text) or (_heading_actor(heading) if heading else None) or default_subject
+    stated = find_subject(text)
+    if modality is Modality.PERMISSION and stated and ISSUER.search(stated) and not _contractor_runs(stated, default_subject):
+        # 「株式会社三菱総合研究所は、…録画し、保存することができるものとします」: the issuer reserves a right
+        return Classification(Modality.NONE, None, "none.issuer_right")
+    subject = stated or (_heading_actor(heading) if heading else None) or default_subject
     return Classification(modality, subject, rule)
 
 
@@ -653,10 +689,10 @@ def _stated_subject(core: str) -> str | None:
 
 def _aside(sentence: str, text: str, heading: str | None) -> tuple[Modality, str]:
     """A bare label whose rule sits in its aside: 「教材例（…使用可能。ただし利用は任意であり、自由設計も可能。）」."""
-    # A numbered or marked line is a heading whose aside qualifies the heading: 「3. 名称（…に限る。）」.
-    if not text or re.search(r"[ぁ-ん]$", text) or _MARKER.match(sentence.lstrip("#* ")):
+    # Only a label with no predicate of its own: 「（オ） 有効期間（１年程度とすることが望ましい。）」
+    if not text or re.search(r"[ぁ-ん]$", text):
         return Modality.NONE, "none.no_rule"
-    asides = re.findall(r"[（(]([^（）()]{15,})[）)]", _QUOTED.sub("「」", sentence))
+    asides = re.findall(r"[（(]([^（）()]{8,})[）)]", _QUOTED.sub("「」", sentence))
     if asides:
         last = [p for p in re.split(r"。", asides[-1]) if p.strip()]
         if last:
