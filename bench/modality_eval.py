@@ -269,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--speed", action="store_true", help="time split + classify over the corpus .txt files")
     ap.add_argument("--subjects", action="store_true", help="list wrong subjects")
     ap.add_argument("--headings", action="store_true", help="show the heading found for each sentence")
-    ap.add_argument("--gold", type=Path, action="append", help="labelled sentences (default: the gold file); repeatable")
+    ap.add_argument("--gold", type=Path, action="append", help="labelled sentences (default: gold); repeatable")
     ap.add_argument("--ginza", action="store_true", help="find subjects the rules miss with GiNZA (as the pipeline)")
     args = ap.parse_args(argv)
     if args.speed:

@@ -98,6 +98,24 @@ def expand_sources(paths: list[Path]) -> Iterator[Path]:
             yield p
 
 
+def prefer_pdf(files: list[Path]) -> list[Path]:
+    """A .txt or .md beside a .pdf of the same name is the same call: keep the PDF, which has pages."""
+    pdf_stems = {(f.parent, f.stem) for f in files if f.suffix.lower() == ".pdf"}
+    return [f for f in files if f.suffix.lower() == ".pdf" or (f.parent, f.stem) not in pdf_stems]
+
+
+def prepare_document(ref: str, settings: Settings) -> Document:
+    """A document as search and diff need it: ingested (cached), segmented, its requirements found."""
+    return find_requirements(segment(load_document(ref, settings)))
+
+
+def corpus_documents(paths: list[Path], settings: Settings | None = None) -> Iterator[Document]:
+    """Every call document under ``paths`` (PDF preferred over its text twin), prepared."""
+    settings = settings or Settings()
+    for f in prefer_pdf(list(expand_sources(paths))):
+        yield prepare_document(str(f), settings)
+
+
 def find_document(ref: str, settings: Settings) -> Path | None:
     """An ingested document's JSON by id (or id prefix) under outputs/documents/."""
     if len(ref) < 6 or not all(c in "0123456789abcdef" for c in ref.lower()):

@@ -329,3 +329,22 @@ def _check_schema(raw: object, expected_name: str) -> None:
             f"{expected_name} schema version {version!r} is not readable by this koubo "
             f"(reads {SCHEMA_VERSION.split('.')[0]}.x); re-run `koubo ingest` to rebuild it"
         )
+
+
+class Hit(_Frozen):
+    """A clause found by a search, with where it is and why it matched."""
+
+    doc: str  # document id (sha256[:12])
+    title: str | None = None
+    programme: str | None = None
+    fiscal_year: int | None = None
+    clause_path: str
+    heading: str | None = None
+    text: str  # the clause's own text (normalised)
+    marks: list[tuple[int, int]] = []  # [start, end) spans of ``text`` that match the query's words
+    score: float  # fused score (hybrid) or the single mode's score
+    pages: list[int] = []  # PDF pages; empty for a text source
+    lines: tuple[int, int] | None = None  # text-file line range; None for a PDF
+    modalities: list[Modality] = []  # kinds of requirement the clause states
+    dense_rank: int | None = None  # 1-based rank in each list that found it (None: not in that list)
+    sparse_rank: int | None = None

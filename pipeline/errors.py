@@ -12,6 +12,8 @@
     │  └─ NoTextLayerError         a PDF with no text on any page (scanned; no OCR)
     ├─ UnsupportedFormatError      a file type koubo does not ingest
     ├─ ModelUnavailableError       GiNZA (or another model) is not installed
+    ├─ ModelBuildError             a model could not be built from the package that ships it
+    ├─ IndexMismatchError          an index built with another embedder, dimension or schema
     └─ SchemaVersionError          outputs/ JSON written by an incompatible koubo
     PipelineWarning(UserWarning)
 
@@ -77,6 +79,19 @@ class ModelUnavailableError(PipelineError):
     """Raised when a model koubo needs (GiNZA, the embedder) is not installed or not built."""
 
     status = 503
+
+
+class IndexMismatchError(PipelineError):
+    """Raised when an index was built with another embedder (name, revision, dimension) or schema."""
+
+    status = 409
+
+
+class ModelBuildError(PipelineError):
+    """Raised when a model cannot be built from the package that ships its weights: the file is
+    missing, truncated or of an unknown layout, or the built model fails its own checks."""
+
+    status = 500
 
 
 class SchemaVersionError(PipelineError):
