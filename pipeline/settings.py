@@ -17,10 +17,16 @@ class Settings(BaseSettings):
 
     corpora: Path = Field(Path("corpora"), description="The folder of call documents, with MANIFEST.csv.")
     outputs: Path = Field(Path("outputs"), description="Where results go: documents/, indexes/, diffs/.")
+    models: Path = Field(Path("models"), description="Models built at set-up (`make models`): the e5 embedder.")
+    index: str = Field("default", description="The name of the clause index under outputs/indexes/.")
 
     @property
     def documents_dir(self) -> Path:
         return self.outputs / "documents"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.outputs / "indexes" / self.index
 
     @property
     def manifest_path(self) -> Path:

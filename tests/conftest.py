@@ -4,10 +4,13 @@ that each PDF is read once per test session (reading is the slow part)."""
 from __future__ import annotations
 
 import csv
+import itertools
+import zlib
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from pipeline.document import Document
@@ -45,3 +48,34 @@ def ingested() -> Callable[[Path], Document]:
 def _outputs_in_tmp(tmp_path_factory, monkeypatch):
     """Commands cache what they ingest under outputs/: keep tests out of the checkout's outputs/."""
     monkeypatch.setenv("KOUBO_OUTPUTS", str(tmp_path_factory.mktemp("outputs")))
+
+
+class FakeEmbedder:
+    """A deterministic stand-in for the e5 model: hashed character bigrams, L2-normalised.
+
+    It has the embedder's interface (name, revision, dim, encode_queries, encode_passages)
+    and real lexical behaviour, so index and search tests are fast and still meaningful.
+    """
+
+    def __init__(self, name: str = "fake-bigram", revision: str = "1", dim: int = 256):
+        self.name, self.revision, self.dim = name, revision, dim
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, t in enumerate(texts):
+            t = "".join(t.split())
+            for a, b in itertools.pairwise(t):
+                out[i, zlib.crc32((a + b).encode()) % self.dim] += 1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(norms == 0, 1, norms)
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(list(texts))
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        return self._encode(list(texts))
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()

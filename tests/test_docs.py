@@ -15,7 +15,7 @@ def test_every_command_is_in_the_readme_with_help():
     """This test ensures that each koubo command has help text and a section in the README."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     commands = get_command(app).commands  # type: ignore[attr-defined]
-    assert set(commands) >= {"ingest", "show", "outline", "requirements"}
+    assert set(commands) >= {"ingest", "show", "outline", "requirements", "index", "search"}
     for name, cmd in commands.items():
         assert cmd.help, f"{name} has no help"
         assert f"### `koubo {name}`" in readme

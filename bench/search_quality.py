@@ -1,0 +1,106 @@
+"""Search quality on the hand-written query set: recall@1, recall@5 and MRR for sparse, dense and hybrid.
+
+The query set (``tests/data/search_queries.jsonl``) was written without any
+search system to hand: natural questions, most of them paraphrased away from
+the clause's words, each with the clause paths that answer it. A hit is
+relevant when it is in a listed document at a listed path or below it.
+
+The index is built over ``corpora/`` into a temporary folder (or ``--index``),
+with the e5 model from ``models/`` (built by ``make models``).
+
+Run:  .venv/bin/python bench/search_quality.py [--queries FILE] [--show-misses] [--modes sparse,dense,hybrid]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pipeline.document import Hit  # noqa: E402
+from pipeline.index import ClauseIndex  # noqa: E402
+from pipeline.search import SearchMode, search_many  # noqa: E402
+
+QUERIES = ROOT / "tests/data/search_queries.jsonl"
+
+
+def relevant(hit: Hit, stems: dict[str, str], wanted: list[dict[str, str]]) -> bool:
+    stem = stems[hit.doc]
+    return any(
+        w["doc"] == stem and (hit.clause_path == w["path"] or hit.clause_path.startswith(w["path"] + "."))
+        for w in wanted
+    )
+
+
+def evaluate(
+    index: ClauseIndex, queries: list[dict], mode: SearchMode, k: int = 10
+) -> tuple[dict[str, float], list[tuple[dict, list[Hit]]]]:
+    stems = {d.id: Path(d.path).stem for d in index.documents()}
+    t0 = time.perf_counter()
+    results = search_many(index, [q["query"] for q in queries], k=k, mode=mode)
+    dt = time.perf_counter() - t0
+    r1 = r5 = mrr = 0.0
+    misses = []
+    for q, hits in zip(queries, results, strict=True):
+        ranks = [i for i, h in enumerate(hits, start=1) if relevant(h, stems, q["relevant"])]
+        first = ranks[0] if ranks else None
+        r1 += first == 1
+        r5 += first is not None and first <= 5
+        mrr += 1 / first if first else 0.0
+        if first is None or first > 5:
+            misses.append((q, hits))
+    n = len(queries)
+    return {"recall@1": r1 / n, "recall@5": r5 / n, "mrr": mrr / n, "ms_per_query": 1000 * dt / n}, misses
+
+
+def build(index_dir: Path, with_model: bool) -> ClauseIndex:
+    from pipeline.cli import corpus_documents
+
+    embedder = None
+    if with_model:
+        from pipeline.embed.embedder import load_embedder
+
+        embedder = load_embedder()
+    index = ClauseIndex(index_dir, embedder)
+    for doc in corpus_documents([ROOT / "corpora"]):
+        index.add(doc)
+    index.save()
+    return index
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--queries", type=Path, default=QUERIES)
+    ap.add_argument("--modes", default="sparse,dense,hybrid")
+    ap.add_argument("--index", type=Path, help="use this existing index folder instead of building one")
+    ap.add_argument("--show-misses", action="store_true", help="list queries with no relevant hit in the top 5")
+    args = ap.parse_args(argv)
+    modes: list[SearchMode] = [m for m in args.modes.split(",") if m in ("sparse", "dense", "hybrid")]  # type: ignore[misc]
+    queries = [json.loads(line) for line in args.queries.read_text(encoding="utf-8").splitlines() if line.strip()]
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        index = build(args.index or Path(tmp), with_model=any(m != "sparse" for m in modes))
+        print(f"index: {sum(d.n_clauses for d in index.documents())} clauses from {len(index.documents())} "
+              f"documents in {time.perf_counter() - t0:.1f} s; {len(queries)} queries")
+        print(f"{'mode':<8}{'recall@1':>10}{'recall@5':>10}{'MRR':>8}{'ms/query':>10}")
+        for mode in modes:
+            scores, misses = evaluate(index, queries, mode)
+            print(f"{mode:<8}{scores['recall@1']:>10.3f}{scores['recall@5']:>10.3f}{scores['mrr']:>8.3f}"
+                  f"{scores['ms_per_query']:>10.1f}")
+            if args.show_misses:
+                for q, hits in misses:
+                    got = ", ".join(h.clause_path for h in hits[:5])
+                    want = ", ".join(f"{w['doc'][:14]}:{w['path']}" for w in q["relevant"])
+                    print(f"   miss {q['id']} {q['query']}  want {want}  got {got}")
+        index.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

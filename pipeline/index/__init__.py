@@ -1,0 +1,287 @@
+"""Index: clauses of segmented documents → a searchable ClauseIndex on disk.
+
+Consumes :class:`~pipeline.document.Document` objects that went through
+:func:`pipeline.structure.segment` (and, for the requirement filter,
+:func:`pipeline.nlp.find_requirements`); produces an index directory:
+
+- ``index.sqlite``: documents, clauses (with BM25 tokens and vectors), requirements, values;
+- ``index.faiss``: the clause vectors under the clause ids (derived; rebuilt if missing or stale);
+- ``meta`` table: schema, embedder name, revision and dimension, tokenizer, index kind.
+
+Heavy dependencies: faiss and SudachiPy (here), the embedder (passed in).
+
+Indexing is incremental: a document whose sha256 is indexed is skipped; a new
+version of a source path replaces the old one's clauses. An index refuses an
+embedder other than the one it was built with (:class:`IndexMismatchError`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Literal, Protocol
+
+import numpy as np
+
+from pipeline.document import Clause, Document, SourceFile
+from pipeline.errors import IndexMismatchError
+from pipeline.index.dense import IndexKind, VectorIndex
+from pipeline.index.sparse import BM25, TOKENIZER, tokenize
+from pipeline.index.store import (
+    STORE_SCHEMA,
+    STORE_SCHEMA_VERSION,
+    ClauseRow,
+    IndexedDocument,
+    Store,
+    iter_clause_rows,
+)
+
+__all__ = ["AddStatus", "ClauseIndex", "ClauseRow", "Embedder", "IndexedDocument", "document_label", "passage_text"]
+
+AddStatus = Literal["added", "replaced", "unchanged"]
+
+
+class Embedder(Protocol):
+    """What the index needs of an embedding model (see :mod:`pipeline.embed`)."""
+
+    name: str
+    revision: str
+    dim: int
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+PASSAGE = "passage.v3"  # what passage_text() builds and what is tokenised; a change needs a rebuilt index
+# Short names people use for issuers and secretariats (「経産省の公募」「三菱総研の事業者公募」).
+ALIASES = {
+    "経済産業省": "経産省", "総務省": "総務省", "厚生労働省": "厚労省", "中小企業庁": "中企庁",
+    "三菱総合研究所": "三菱総研 MRI", "NTTデータ経営研究所": "NTTデータ",
+}
+
+
+def document_label(
+    title: str | None, fiscal_year: int | None, secretariat: str | None, issuer: str | None, programme: str | None
+) -> str:
+    """Who and when of a call: 「…公募要領 令和8年度 2026年度 NTTデータ経営研究所 NTTデータ」.
+
+    Questions name the call by year, era year or secretariat (「令和8年度の…」「三菱総研の公募で…」);
+    clauses rarely repeat that. The label is added to each clause's BM25 tokens and matched
+    against the question to find which call it asks about (see :mod:`pipeline.search`).
+    """
+    parts = [title or "", programme or ""]
+    if fiscal_year:
+        parts.append(f"令和{fiscal_year - 2018}年度 {fiscal_year}年度")
+    for name in (secretariat, issuer):
+        if name:
+            parts.append(name)
+            parts.extend(alias for full, alias in ALIASES.items() if full in name)
+    return " ".join(p for p in parts if p)
+
+
+def _label_of(source: SourceFile) -> str:
+    return document_label(source.title, source.fiscal_year, source.secretariat, source.issuer, source.programme)
+
+
+def passage_text(context: str, clause: Clause) -> str:
+    """What a clause is embedded as: its place in the tree, then its own text.
+
+    The heading chain (「応募等 > 応募資格等 > 常駐支援者の経験・能力」) lets a short item
+    (「・ 国内に在住していること」) be found by what its section is about. The call's label is
+    left out of the vector (measured: it pulls every clause of a call together and costs
+    dense recall) and put into the BM25 tokens instead.
+    """
+    return f"{context}\n{clause.text}" if context else clause.text
+
+
+@dataclass(frozen=True)
+class _Meta:
+    model: str
+    revision: str
+    dim: int
+
+    def describe(self) -> str:
+        return f"{self.model}@{self.revision} ({self.dim}-d)"
+
+
+class ClauseIndex:
+    """A clause index directory: SQLite record, faiss vectors, BM25 built on load.
+
+    Args:
+        directory: the index folder (``outputs/indexes/<name>/``); created if missing.
+        embedder: the embedding model; None opens the index for sparse search only.
+        kind: ``flat`` (exact) or ``ivf`` (approximate, for large corpora) — the faiss index kind.
+
+    Raises:
+        IndexMismatchError: the index was built with another embedder, dimension or schema.
+
+    Example:
+        >>> index = ClauseIndex(Path("outputs/indexes/default"), embedder)   # doctest: +SKIP
+        >>> index.add(document); index.save()                                # doctest: +SKIP
+    """
+
+    def __init__(self, directory: Path, embedder: Embedder | None = None, *, kind: IndexKind = "flat"):
+        self.directory = directory
+        self.embedder = embedder
+        self.kind: IndexKind = kind
+        self.store = Store(directory / "index.sqlite")
+        self._faiss_path = directory / "index.faiss"
+        self._check_meta()
+        self._vectors: VectorIndex | None = None
+        self._dirty = False
+
+    # --- opening --------------------------------------------------------------------------
+    def _check_meta(self) -> None:
+        meta = self.store.meta()
+        if not meta:
+            values = {
+                "schema": STORE_SCHEMA,
+                "schema_version": STORE_SCHEMA_VERSION,
+                "tokenizer": TOKENIZER,
+                "passage": PASSAGE,
+            }
+            if self.embedder is not None:
+                values |= {"model": self.embedder.name, "revision": self.embedder.revision,
+                           "dim": str(self.embedder.dim)}
+            self.store.set_meta(values)
+            return
+        where = self.directory
+        if meta.get("schema") != STORE_SCHEMA or meta.get("schema_version", "").split(".")[0] != "1":
+            raise IndexMismatchError(
+                f"{where}: index schema {meta.get('schema')} {meta.get('schema_version')} is not "
+                f"{STORE_SCHEMA} {STORE_SCHEMA_VERSION}; rebuild it with `koubo index --rebuild`",
+                path=str(where),
+            )
+        if meta.get("tokenizer") != TOKENIZER or meta.get("passage") != PASSAGE:
+            raise IndexMismatchError(
+                f"{where}: index built with {meta.get('tokenizer')}/{meta.get('passage')}, this koubo uses "
+                f"{TOKENIZER}/{PASSAGE}; "
+                "rebuild it with `koubo index --rebuild`",
+                path=str(where),
+            )
+        if self.embedder is None:
+            return
+        mine = _Meta(self.embedder.name, self.embedder.revision, self.embedder.dim)
+        if "model" not in meta:
+            if self.store.documents():
+                raise IndexMismatchError(
+                    f"{where}: index was built without an embedder; it cannot take {mine.describe()} vectors. "
+                    "Rebuild it with `koubo index --rebuild`",
+                    path=str(where),
+                )
+            self.store.set_meta({"model": mine.model, "revision": mine.revision, "dim": str(mine.dim)})
+            return
+        theirs = _Meta(meta["model"], meta.get("revision", ""), int(meta.get("dim", "0")))
+        if theirs != mine:
+            raise IndexMismatchError(
+                f"{where}: index was built with {theirs.describe()}, not {mine.describe()}; "
+                "mixing models would compare unrelated vectors. Use the same model, or rebuild the index "
+                "with `koubo index --rebuild`",
+                path=str(where),
+            )
+
+    @property
+    def model(self) -> str | None:
+        m = self.store.meta()
+        return f"{m['model']}@{m.get('revision', '')}" if "model" in m else None
+
+    @property
+    def vectors(self) -> VectorIndex | None:
+        """The faiss index, loaded from disk, or rebuilt from the stored vectors if missing or stale."""
+        if self.embedder is None:
+            return None
+        if self._vectors is None:
+            n = self.store.n_vectors()
+            if self._faiss_path.exists():
+                vi = VectorIndex.from_disk(self._faiss_path)
+                if vi.ntotal == n and vi.dim == self.embedder.dim:
+                    self._vectors = vi
+            if self._vectors is None:
+                ids, vecs = self.store.all_vectors(self.embedder.dim)
+                self._vectors = VectorIndex.build(ids, vecs, self.kind)
+                self._dirty = True
+        return self._vectors
+
+    @cached_property
+    def _bm25(self) -> tuple[np.ndarray, BM25]:
+        ids, tokens = self.store.all_tokens()
+        return ids, BM25(tokens)
+
+    @property
+    def bm25(self) -> BM25:
+        return self._bm25[1]
+
+    @property
+    def bm25_ids(self) -> np.ndarray:
+        """The clause id of each BM25 row."""
+        return self._bm25[0]
+
+    # --- writing ----------------------------------------------------------------------------
+    def add(self, doc: Document, *, force: bool = False) -> AddStatus:
+        """Index a segmented document; skip it if its sha256 is indexed, replace an older version of its path.
+
+        Returns:
+            ``"unchanged"``, ``"added"`` or ``"replaced"``.
+        """
+        sha = doc.source.sha256
+        if self.store.has_sha256(sha) and not force:
+            return "unchanged"
+        vi = self.vectors  # loaded (or rebuilt) before the store changes, so it matches the old state
+        old = self.store.doc_ids_at(doc.source.path, sha)
+        rows = list(iter_clause_rows(doc))
+        texts = [passage_text(ctx, c) for ctx, c in rows]
+        label_tokens = tokenize(_label_of(doc.source))
+        tokens = [tokenize(t) + label_tokens for t in texts]
+        vectors = None
+        if self.embedder is not None and texts:
+            vectors = np.asarray(self.embedder.encode_passages(texts), dtype=np.float32)
+        elif self.embedder is not None:
+            vectors = np.empty((0, self.embedder.dim), dtype=np.float32)
+        old_ids = self.store.clause_ids_of(old)
+        new_ids = self.store.replace_document(doc, tokens, vectors, remove=old)
+        if vi is not None and vectors is not None:
+            vi.remove(old_ids)
+            vi.add(new_ids, vectors)
+            self._dirty = True
+        self.__dict__.pop("_bm25", None)
+        return "replaced" if old else "added"
+
+    def remove(self, doc_id: str) -> bool:
+        """Remove a document and its clauses; False if it was not indexed."""
+        ids = self.store.clause_ids_of([doc_id])
+        if self.store.document(doc_id) is None:
+            return False
+        vi = self.vectors
+        with self.store.db:
+            self.store.db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+        if vi is not None:
+            vi.remove(ids)
+            self._dirty = True
+        self.__dict__.pop("_bm25", None)
+        return True
+
+    def save(self) -> None:
+        """Write the faiss index beside the SQLite record (atomically); SQLite commits per document."""
+        if self._vectors is not None and self._dirty:
+            self._vectors.to_disk(self._faiss_path)
+            self._dirty = False
+
+    def close(self) -> None:
+        self.save()
+        self.store.close()
+
+    def __enter__(self) -> ClauseIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- reading ----------------------------------------------------------------------------
+    def documents(self) -> list[IndexedDocument]:
+        return self.store.documents()
+
+    def clauses(self, ids: Sequence[int]) -> dict[int, ClauseRow]:
+        return self.store.clauses(ids)

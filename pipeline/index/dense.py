@@ -1,0 +1,156 @@
+"""Dense retrieval: clause vectors in faiss, kept under koubo's own clause ids.
+
+Consumes L2-normalised float32 vectors with int64 ids (the clause row ids of the
+store); produces the ``k`` nearest ids by inner product (= cosine), optionally
+only among allowed ids. Saves and loads itself.
+
+Heavy dependencies: faiss (``faiss-cpu``), NumPy. This is the only module that
+imports faiss.
+
+Two kinds of index:
+
+- ``flat`` (default): exact search, ``IndexIDMap2(IndexFlatIP)``; adds and removes
+  by id. Right for up to a few hundred thousand clauses.
+- ``ivf``: ``IndexIVFFlat`` with inner product, ``nlist`` cells trained by k-means
+  on the vectors it is built from, ``nprobe`` cells searched per query. For large
+  corpora; approximate. Adds and removes by id once trained.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from pipeline.errors import ModelUnavailableError
+
+try:
+    import faiss as _faiss
+except ImportError as e:  # pragma: no cover - depends on the environment
+    raise ModelUnavailableError("faiss is not installed: pip install '.[index]'") from e
+
+# faiss's bundled stubs lag its SWIG API (SearchParameters(sel=…), IndexIVF.nprobe): use it untyped.
+faiss: Any = _faiss
+
+__all__ = ["IVF_NPROBE", "IndexKind", "VectorIndex"]
+
+IndexKind = Literal["flat", "ivf"]
+IVF_NPROBE = 32  # cells searched per query; recall vs speed
+IVF_MIN_POINTS_PER_CELL = 39  # faiss warns below this many training points per cell
+
+
+def _nlist_for(n: int) -> int:
+    """Cells for ``n`` vectors: about 4·√n, as faiss's guidelines suggest, at least 1."""
+    return max(1, min(int(4 * math.sqrt(n)), n // IVF_MIN_POINTS_PER_CELL))
+
+
+class VectorIndex:
+    """Nearest clause vectors by inner product, under stable int64 ids.
+
+    Args:
+        dim: vector dimension.
+        kind: ``"flat"`` (exact) or ``"ivf"`` (approximate; see :meth:`build`).
+        nprobe: IVF cells searched per query.
+
+    Example:
+        >>> vi = VectorIndex(4)
+        >>> vi.add(np.array([7, 9]), np.eye(4, dtype=np.float32)[:2])
+        >>> vi.search(np.eye(4, dtype=np.float32)[:1], 1)[1].tolist()
+        [[7]]
+    """
+
+    def __init__(self, dim: int, kind: IndexKind = "flat", *, nprobe: int = IVF_NPROBE):
+        self.dim = dim
+        self.kind: IndexKind = kind
+        self.nprobe = nprobe
+        self._index: Any = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+
+    @classmethod
+    def build(
+        cls, ids: np.ndarray, vectors: np.ndarray, kind: IndexKind = "flat", *, nlist: int | None = None,
+        nprobe: int = IVF_NPROBE,
+    ) -> VectorIndex:
+        """An index over ``vectors``; for ``ivf``, its cells are trained on them first.
+
+        Too few vectors to train ``nlist`` cells (fewer than 39 per cell) gives an
+        IVF with fewer cells; a single cell is an exact search.
+        """
+        vi = cls(vectors.shape[1], kind, nprobe=nprobe)
+        if kind == "ivf" and len(vectors):
+            cells = nlist or _nlist_for(len(vectors))
+            cells = max(1, min(cells, len(vectors) // IVF_MIN_POINTS_PER_CELL))
+            quantizer = faiss.IndexFlatIP(vi.dim)
+            ivf = faiss.IndexIVFFlat(quantizer, vi.dim, cells, faiss.METRIC_INNER_PRODUCT)
+            ivf.train(np.ascontiguousarray(vectors, dtype=np.float32))
+            ivf.nprobe = min(nprobe, cells)
+            vi._index = ivf
+        vi.add(ids, vectors)
+        return vi
+
+    @property
+    def ntotal(self) -> int:
+        return int(self._index.ntotal)
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        if len(ids) != len(vectors):
+            raise ValueError(f"{len(ids)} ids for {len(vectors)} vectors")
+        if len(ids):
+            self._index.add_with_ids(
+                np.ascontiguousarray(vectors, dtype=np.float32), np.ascontiguousarray(ids, dtype=np.int64)
+            )
+
+    def remove(self, ids: np.ndarray) -> int:
+        """Remove vectors by id; returns how many were removed."""
+        if not len(ids):
+            return 0
+        return int(self._index.remove_ids(faiss.IDSelectorBatch(np.ascontiguousarray(ids, dtype=np.int64))))
+
+    def search(
+        self, queries: np.ndarray, k: int, *, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, ids), each of shape (n_queries, k), best first; id -1 pads missing hits.
+
+        Args:
+            queries: normalised query vectors, shape (n, dim).
+            k: hits per query.
+            allowed: if given, only these ids can be returned (a filter).
+        """
+        q = np.ascontiguousarray(queries, dtype=np.float32)
+        k = max(1, min(k, max(self.ntotal, 1)))
+        if allowed is None:
+            params = faiss.SearchParametersIVF(nprobe=self.nprobe) if self.kind == "ivf" else None
+        else:
+            sel = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
+            params = (
+                faiss.SearchParametersIVF(sel=sel, nprobe=self.nprobe)
+                if self.kind == "ivf"
+                else faiss.SearchParameters(sel=sel)
+            )
+        scores, ids = self._index.search(q, k, params=params)
+        return scores, ids
+
+    def to_disk(self, path: Path) -> None:
+        """Write the index to ``path`` atomically."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        os.close(fd)
+        try:
+            faiss.write_index(self._index, tmp)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def from_disk(cls, path: Path, *, nprobe: int = IVF_NPROBE) -> VectorIndex:
+        index = faiss.read_index(str(path))
+        kind: IndexKind = "ivf" if isinstance(index, faiss.IndexIVF) else "flat"
+        vi = cls(index.d, kind, nprobe=nprobe)
+        if kind == "ivf":
+            index.nprobe = min(nprobe, index.nlist)
+        vi._index = index
+        return vi

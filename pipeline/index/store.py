@@ -1,0 +1,292 @@
+"""The index's record: documents, clauses, requirements, values and clause vectors in SQLite.
+
+Consumes segmented :class:`~pipeline.document.Document` objects (clauses, and
+requirements if :func:`pipeline.nlp.find_requirements` ran); produces rows that
+search reads back. The faiss index beside it is derived from the vectors kept
+here, so it can always be rebuilt; SQLite is the one place nothing is lost.
+
+Heavy dependencies: none (``sqlite3``, NumPy).
+
+A clause's id is its SQLite row id (``INTEGER PRIMARY KEY AUTOINCREMENT``): stable
+for as long as its document is indexed, never reused after it is removed, and
+the id faiss returns.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.document import Clause, Document
+
+__all__ = ["ClauseRow", "IndexedDocument", "Store", "clause_context"]
+
+STORE_SCHEMA = "koubo.ClauseIndex"
+STORE_SCHEMA_VERSION = "1.0"
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY,            -- sha256[:12], the document id everywhere in koubo
+    sha256 TEXT NOT NULL UNIQUE,
+    path TEXT NOT NULL UNIQUE,      -- the source file; a new sha256 for a path replaces the document
+    title TEXT, programme TEXT, fiscal_year INTEGER, issuer TEXT, secretariat TEXT,
+    media_type TEXT NOT NULL,
+    produced_by TEXT NOT NULL       -- JSON: stage → rules/model version
+);
+CREATE TABLE IF NOT EXISTS clauses (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    ord INTEGER NOT NULL,           -- document order
+    path TEXT NOT NULL, label TEXT NOT NULL, marker TEXT NOT NULL, level INTEGER NOT NULL,
+    heading TEXT, context TEXT NOT NULL, text TEXT NOT NULL, orig TEXT NOT NULL,
+    pages TEXT NOT NULL,            -- JSON list of PDF page numbers (empty for text files)
+    line_start INTEGER, line_end INTEGER,
+    modalities TEXT NOT NULL,       -- space-separated modalities of its requirements
+    tokens TEXT NOT NULL,           -- space-separated BM25 tokens
+    vector BLOB                     -- float32, L2-normalised; NULL when built without an embedder
+);
+CREATE INDEX IF NOT EXISTS clauses_doc ON clauses(doc_id);
+CREATE TABLE IF NOT EXISTS requirements (
+    id INTEGER PRIMARY KEY,
+    clause_id INTEGER NOT NULL REFERENCES clauses(id) ON DELETE CASCADE,
+    sentence TEXT NOT NULL, modality TEXT NOT NULL, subject TEXT
+);
+CREATE INDEX IF NOT EXISTS requirements_clause ON requirements(clause_id);
+CREATE TABLE IF NOT EXISTS req_values (
+    id INTEGER PRIMARY KEY,
+    requirement_id INTEGER NOT NULL REFERENCES requirements(id) ON DELETE CASCADE,
+    type TEXT NOT NULL, raw TEXT NOT NULL, normalized TEXT NOT NULL, qualifier TEXT
+);
+CREATE INDEX IF NOT EXISTS values_requirement ON req_values(requirement_id);
+"""
+
+
+@dataclass(frozen=True)
+class IndexedDocument:
+    id: str
+    sha256: str
+    path: str
+    title: str | None
+    programme: str | None
+    fiscal_year: int | None
+    issuer: str | None
+    secretariat: str | None
+    n_clauses: int
+
+
+@dataclass(frozen=True)
+class ClauseRow:
+    id: int
+    doc_id: str
+    path: str
+    label: str
+    heading: str | None
+    context: str
+    text: str
+    pages: list[int]
+    line_start: int | None
+    line_end: int | None
+    modalities: list[str]
+
+
+def clause_context(ancestors: Sequence[Clause], clause: Clause) -> str:
+    """The headings from the top of the tree down to the clause: 「応募等 > 応募資格等 > 常駐支援者の経験・能力」."""
+    parts = [c.heading or c.label for c in (*ancestors, clause) if c.heading or c.label]
+    return " > ".join(parts)
+
+
+def _walk(clauses: Sequence[Clause], ancestors: tuple[Clause, ...] = ()) -> Iterator[tuple[tuple[Clause, ...], Clause]]:
+    for c in clauses:
+        yield ancestors, c
+        yield from _walk(c.children, (*ancestors, c))
+
+
+class Store:
+    """SQLite tables of an index directory. One writer at a time; readers see committed documents only."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(path, check_same_thread=False)
+        self.db.execute("PRAGMA foreign_keys = ON")
+        self.db.execute("PRAGMA journal_mode = WAL")
+        self.db.executescript(_DDL)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # --- meta ---------------------------------------------------------------------------
+    def meta(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT key, value FROM meta").fetchall())
+
+    def set_meta(self, values: dict[str, str]) -> None:
+        with self.db:
+            self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", values.items())
+
+    # --- documents ----------------------------------------------------------------------
+    def documents(self) -> list[IndexedDocument]:
+        rows = self.db.execute(
+            "SELECT d.id, d.sha256, d.path, d.title, d.programme, d.fiscal_year, d.issuer, d.secretariat,"
+            " (SELECT count(*) FROM clauses c WHERE c.doc_id = d.id) FROM documents d"
+            " ORDER BY d.programme, d.fiscal_year, d.path"
+        ).fetchall()
+        return [IndexedDocument(*r) for r in rows]
+
+    def has_sha256(self, sha256: str) -> bool:
+        return self.db.execute("SELECT 1 FROM documents WHERE sha256 = ?", (sha256,)).fetchone() is not None
+
+    def doc_ids_at(self, path: str, sha256: str) -> list[str]:
+        """Documents this one replaces: the same source path, or the same content indexed before."""
+        rows = self.db.execute("SELECT id FROM documents WHERE path = ? OR sha256 = ?", (path, sha256))
+        return [r[0] for r in rows]
+
+    def clause_ids_of(self, doc_ids: Iterable[str]) -> np.ndarray:
+        ids = list(doc_ids)
+        if not ids:
+            return np.empty(0, dtype=np.int64)
+        q = f"SELECT id FROM clauses WHERE doc_id IN ({','.join('?' * len(ids))})"
+        return np.array([r[0] for r in self.db.execute(q, ids)], dtype=np.int64)
+
+    def replace_document(
+        self, doc: Document, tokens: Sequence[list[str]], vectors: np.ndarray | None, *, remove: Sequence[str] = ()
+    ) -> np.ndarray:
+        """Delete the documents in ``remove`` and write ``doc`` with its clauses, in one transaction.
+
+        ``tokens`` and ``vectors`` are per clause, in :meth:`iter_clause_rows` order.
+        Returns the new clause ids, in the same order.
+        """
+        src = doc.source
+        walked = list(_walk(doc.clauses))
+        if len(tokens) != len(walked) or (vectors is not None and len(vectors) != len(walked)):
+            raise ValueError(f"{len(walked)} clauses, {len(tokens)} token lists, vectors {vectors is not None}")
+        reqs_by_path: dict[str, list[int]] = {}
+        for i, r in enumerate(doc.requirements):
+            reqs_by_path.setdefault(r.clause_path, []).append(i)
+        new_ids: list[int] = []
+        with self.db:
+            for old in remove:
+                self.db.execute("DELETE FROM documents WHERE id = ?", (old,))
+            self.db.execute(
+                "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    doc.id, src.sha256, src.path, src.title, src.programme, src.fiscal_year, src.issuer,
+                    src.secretariat, src.media_type, json.dumps(doc.produced_by, ensure_ascii=False),
+                ),
+            )
+            for ord_, ((ancestors, c), toks) in enumerate(zip(walked, tokens, strict=True)):
+                pages = sorted({p.page_no for p in c.prov if p.page_no is not None})
+                lines = [p.line_start for p in c.prov if p.line_start is not None]
+                line_ends = [p.line_end or p.line_start for p in c.prov if p.line_start is not None]
+                req_idx = reqs_by_path.get(c.path, [])
+                modalities = sorted({doc.requirements[i].modality.value for i in req_idx} - {"none"})
+                vec = vectors[ord_].astype(np.float32).tobytes() if vectors is not None else None
+                cur = self.db.execute(
+                    "INSERT INTO clauses (doc_id, ord, path, label, marker, level, heading, context, text, orig,"
+                    " pages, line_start, line_end, modalities, tokens, vector)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        doc.id, ord_, c.path, c.label, c.marker, c.level, c.heading, clause_context(ancestors, c),
+                        c.text, c.orig, json.dumps(pages), min(lines) if lines else None,
+                        max(e for e in line_ends if e is not None) if lines else None, " ".join(modalities),
+                        " ".join(toks), vec,
+                    ),
+                )
+                clause_id = int(cur.lastrowid or 0)
+                new_ids.append(clause_id)
+                for i in req_idx:
+                    r = doc.requirements[i]
+                    rc = self.db.execute(
+                        "INSERT INTO requirements (clause_id, sentence, modality, subject) VALUES (?, ?, ?, ?)",
+                        (clause_id, r.sentence, r.modality.value, r.subject),
+                    )
+                    self.db.executemany(
+                        "INSERT INTO req_values (requirement_id, type, raw, normalized, qualifier)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        [
+                            (rc.lastrowid, v.type.value, v.raw, json.dumps(v.normalized, ensure_ascii=False),
+                             v.qualifier)
+                            for v in r.values
+                        ],
+                    )
+        return np.array(new_ids, dtype=np.int64)
+
+    # --- clauses ------------------------------------------------------------------------
+    def all_tokens(self) -> tuple[np.ndarray, list[list[str]]]:
+        """(clause ids, token lists) of every clause, in id order: the BM25 collection."""
+        rows = self.db.execute("SELECT id, tokens FROM clauses ORDER BY id").fetchall()
+        return np.array([r[0] for r in rows], dtype=np.int64), [r[1].split() for r in rows]
+
+    def all_vectors(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
+        """(clause ids, vectors) of every clause that has a vector, in id order."""
+        rows = self.db.execute("SELECT id, vector FROM clauses WHERE vector IS NOT NULL ORDER BY id").fetchall()
+        ids = np.array([r[0] for r in rows], dtype=np.int64)
+        vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), dim)
+        return ids, vecs
+
+    def n_vectors(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM clauses WHERE vector IS NOT NULL").fetchone()[0])
+
+    def clauses(self, ids: Sequence[int]) -> dict[int, ClauseRow]:
+        if not ids:
+            return {}
+        q = (
+            "SELECT id, doc_id, path, label, heading, context, text, pages, line_start, line_end, modalities"
+            f" FROM clauses WHERE id IN ({','.join('?' * len(ids))})"
+        )
+        out = {}
+        for r in self.db.execute(q, list(ids)):
+            out[r[0]] = ClauseRow(
+                id=r[0], doc_id=r[1], path=r[2], label=r[3], heading=r[4], context=r[5], text=r[6],
+                pages=json.loads(r[7]), line_start=r[8], line_end=r[9], modalities=r[10].split(),
+            )
+        return out
+
+    def filter_ids(
+        self,
+        *,
+        docs: Sequence[str] = (),
+        programmes: Sequence[str] = (),
+        fiscal_years: Sequence[int] = (),
+        secretariats: Sequence[str] = (),
+        kinds: Sequence[str] = (),
+        path_prefix: str | None = None,
+    ) -> np.ndarray:
+        """Ids of the clauses that pass every given filter (an empty filter passes all)."""
+        where: list[str] = []
+        args: list[object] = []
+
+        def any_of(column: str, values: Sequence[object]) -> None:
+            if values:
+                where.append(f"{column} IN ({','.join('?' * len(values))})")
+                args.extend(values)
+
+        any_of("c.doc_id", docs)
+        any_of("d.programme", programmes)
+        any_of("d.fiscal_year", fiscal_years)
+        any_of("d.secretariat", secretariats)
+        if kinds:
+            where.append("(" + " OR ".join("(' ' || c.modalities || ' ') LIKE ?" for _ in kinds) + ")")
+            args.extend(f"% {k} %" for k in kinds)
+        if path_prefix:
+            where.append("(c.path = ? OR c.path LIKE ? ESCAPE '\\')")
+            escaped = path_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            args.extend([path_prefix, escaped + ".%"])
+        q = "SELECT c.id FROM clauses c JOIN documents d ON d.id = c.doc_id"
+        if where:
+            q += " WHERE " + " AND ".join(where)
+        return np.array([r[0] for r in self.db.execute(q + " ORDER BY c.id", args)], dtype=np.int64)
+
+    def document(self, doc_id: str) -> IndexedDocument | None:
+        return next((d for d in self.documents() if d.id == doc_id), None)
+
+
+def iter_clause_rows(doc: Document) -> Iterator[tuple[str, Clause]]:
+    """(context, clause) for every clause of ``doc``, in the order :meth:`Store.replace_document` writes them."""
+    for ancestors, c in _walk(doc.clauses):
+        yield clause_context(ancestors, c), c

