@@ -197,3 +197,23 @@ def test_real_pdf_outlines(ingested):
     tsuchi = segment(ingested(REALPDFS / "mhlw_tsuchi_H26-11.pdf"))
     tpaths = [c.path for c in iter_outline(tsuchi.clauses)]
     assert any(p.endswith(".(3).ア") for p in tpaths)
+
+
+def test_top_level_learned_when_a_roman_list_sits_inside_a_section(ingested):
+    """This test ensures that 「1.」…「12.」 stay the top level of the 人材育成 call although a Roman list
+    (I./II./III. 事業類型) appears inside section 8, and that the annex after 「以上」 is its own clause."""
+    doc = segment(ingested(CORPORA / "digital-jinzai/2026/digital-jinzai-platform_fy2026_meti.txt"))
+    top = [c.path for c in doc.clauses]
+    assert top[:13] == ["front", *map(str, range(1, 13))]
+    assert "情報セキュリティに関する事項" in top
+    paths = _paths(doc)
+    assert {"8.(2).I", "8.(2).II", "8.(2).III", "9.(1)", "12"} <= set(paths)
+
+
+def test_sections_without_a_major_heading_notes_and_xi(ingested):
+    """This test ensures that 「2-1.」 after 「1.」 is 1's sibling, (※N) notes hold their items, and XI is read."""
+    doc = segment(ingested(CORPORA / "yorozu/2026/yorozu-shien-kyoten_fy2026_tohoku-meti.txt"))
+    paths = set(_paths(doc))
+    assert {"I.1", "I.2-1", "I.2-2", "I.3", "I.4", "II.1.(※1)", "II.1.(※1).③", "II.1.(※4)", "XI"} <= paths
+    assert not any(p.startswith("I.2-2.(3).3") for p in paths)  # 「3.」 went back to its sequence
+    assert "II.2.(1).(1)" not in paths  # 「(1)～(3)は、…」 is a sentence, not a marker
