@@ -32,6 +32,9 @@ from pipeline.index.dense import VectorIndex  # noqa: E402
 from pipeline.search import search  # noqa: E402
 
 QUERIES = ROOT / "tests/data/search_queries.jsonl"
+# Spread of each synthetic cluster: the noise vector is longer than the centre's (1.2·√d vs √d), so
+# clusters overlap and a query's neighbours fall in several IVF cells, as with real clause vectors.
+NOISE = 1.2
 
 
 def pct(xs: list[float], p: float) -> float:
@@ -99,7 +102,7 @@ def faiss_bench(n: int, dim: int = 384, n_queries: int = 300) -> None:
     x = np.empty((n, dim), dtype=np.float32)
     for s in range(0, n, 100_000):  # in slices, to keep the peak memory down
         m = min(100_000, n - s)
-        x[s : s + m] = centres[rng.integers(0, len(centres), m)] + 0.6 * rng.normal(size=(m, dim)).astype(np.float32)
+        x[s : s + m] = centres[rng.integers(0, len(centres), m)] + NOISE * rng.normal(size=(m, dim)).astype(np.float32)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     ids = np.arange(n, dtype=np.int64) + 1
     q = x[rng.integers(0, n, n_queries)] + 0.05 * rng.normal(size=(n_queries, dim)).astype(np.float32)

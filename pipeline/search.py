@@ -37,6 +37,28 @@ CANDIDATES = 100  # how deep each list is read before fusing
 # call's clauses in hybrid search by this share of a first place in one list.
 CALL_BOOST = 0.5
 CALL_MIN_SCORE = 1.0  # BM25 score of the question against a call's label needed to count as naming it
+# Everyday words for the terms calls use, added to a question's BM25 tokens (Sudachi normalised forms).
+# Versioned with the tokenizer's output: a change here changes rankings.
+SYNONYMS = "synonyms.v1"
+_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "自治体": ("地方公共団体",),
+    "下請け": ("再委託", "外注"),
+    "下請": ("再委託", "外注"),
+    "丸投げ": ("再委託",),
+    "締め切り": ("期限", "期間", "締切"),
+    "締切り": ("期限", "期間"),
+    "〆切": ("期限", "締切"),
+    "お金": ("費用", "経費", "金額", "委託費"),
+    "予算": ("委託費", "経費", "限度額"),
+    "面談": ("ヒアリング", "面接"),
+    "面接": ("ヒアリング",),
+    "疑問": ("質問",),
+    "問合せ": ("問い合わせ", "質問"),
+    "費目": ("経費", "区分"),
+    "謝礼": ("謝金",),
+    "常駐": ("駐在",),
+    "セキュリティ": ("情報セキュリティ",),
+}
 
 
 class SearchFilters(BaseModel):
@@ -123,7 +145,7 @@ def search_many(
                 [(int(i), float(s)) for i, s in zip(row_ids, row_scores, strict=True) if i >= 0]
                 for row_ids, row_scores in zip(ids, scores, strict=True)
             ]
-    query_tokens = [tokenize(q) for q in queries]
+    query_tokens = [_expand(tokenize(q)) for q in queries]
     if mode in ("sparse", "hybrid"):
         row_ids = index.bm25_ids
         mask = None if allowed is None else np.isin(row_ids, allowed)
@@ -136,6 +158,15 @@ def search_many(
         for d, s, calls in zip(dense_lists, sparse_lists, named, strict=True)
     ]
     return _hits(index, ranked, dense_lists, sparse_lists, query_tokens)
+
+
+def _expand(tokens: list[str]) -> list[str]:
+    """The question's tokens and the call terms for its everyday words (「下請け」 → 「再委託」「外注」)."""
+    out = list(tokens)
+    for t in tokens:
+        for syn in _SYNONYMS.get(t, ()):
+            out.extend(tokenize(syn))
+    return out
 
 
 def _named_calls(index: ClauseIndex, query_tokens: list[list[str]]) -> list[set[str]]:

@@ -55,11 +55,12 @@ class Embedder(Protocol):
     def encode_passages(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
-PASSAGE = "passage.v3"  # what passage_text() builds and what is tokenised; a change needs a rebuilt index
+PASSAGE = "passage.v4"  # what passage_text() builds and what is tokenised; a change needs a rebuilt index
 # Short names people use for issuers and secretariats (「経産省の公募」「三菱総研の事業者公募」).
 ALIASES = {
     "経済産業省": "経産省", "総務省": "総務省", "厚生労働省": "厚労省", "中小企業庁": "中企庁",
     "三菱総合研究所": "三菱総研 MRI", "NTTデータ経営研究所": "NTTデータ",
+    "地方公共団体": "自治体", "経済産業局": "経産局",
 }
 
 
@@ -79,6 +80,7 @@ def document_label(
         if name:
             parts.append(name)
             parts.extend(alias for full, alias in ALIASES.items() if full in name)
+    parts.extend(alias for full, alias in ALIASES.items() if full in (title or ""))
     return " ".join(p for p in parts if p)
 
 

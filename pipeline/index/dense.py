@@ -41,11 +41,13 @@ __all__ = ["IVF_NPROBE", "IndexKind", "VectorIndex"]
 IndexKind = Literal["flat", "ivf"]
 IVF_NPROBE = 32  # cells searched per query; recall vs speed
 IVF_MIN_POINTS_PER_CELL = 39  # faiss warns below this many training points per cell
+IVF_TRAIN_POINTS_PER_CELL = 64  # k-means runs on a sample of this many points per cell
+IVF_MAX_NLIST = 1024  # more cells train slowly on two cores; 1M vectors in 1,024 cells scan ~1k per cell
 
 
 def _nlist_for(n: int) -> int:
-    """Cells for ``n`` vectors: about 4·√n, as faiss's guidelines suggest, at least 1."""
-    return max(1, min(int(4 * math.sqrt(n)), n // IVF_MIN_POINTS_PER_CELL))
+    """Cells for ``n`` vectors: about 4·√n (faiss's guidelines), at most IVF_MAX_NLIST, at least 1."""
+    return max(1, min(int(4 * math.sqrt(n)), IVF_MAX_NLIST, n // IVF_MIN_POINTS_PER_CELL))
 
 
 class VectorIndex:
@@ -85,7 +87,11 @@ class VectorIndex:
             cells = max(1, min(cells, len(vectors) // IVF_MIN_POINTS_PER_CELL))
             quantizer = faiss.IndexFlatIP(vi.dim)
             ivf = faiss.IndexIVFFlat(quantizer, vi.dim, cells, faiss.METRIC_INNER_PRODUCT)
-            ivf.train(np.ascontiguousarray(vectors, dtype=np.float32))
+            sample = vectors
+            if len(vectors) > IVF_TRAIN_POINTS_PER_CELL * cells:
+                pick = np.random.default_rng(0).choice(len(vectors), IVF_TRAIN_POINTS_PER_CELL * cells, replace=False)
+                sample = vectors[np.sort(pick)]
+            ivf.train(np.ascontiguousarray(sample, dtype=np.float32))
             ivf.nprobe = min(nprobe, cells)
             vi._index = ivf
         vi.add(ids, vectors)
