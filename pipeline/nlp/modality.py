@@ -63,6 +63,10 @@ a qualifying class are eligibility; 「努めなければならない」 and 「
 advice; a pointer (「…を参照すること」) and an issuer reserving a right (「事務局は…
 できるものとします」) bind no reader; an aside that is the only predicate decides.
 
+``modality_rules.v5`` adds, from the third sample: a marked item that is only a condition
+(「ｂ …離職した場合」) is eligibility, as is 「…に該当する場合に適用する」; a contract or project
+term (「契約期間は、…」) and a labelled date (「募集開始日：…」) are deadlines.
+
 The rule set is versioned as :data:`MODALITY_RULES`; change the name whenever a
 change to the tables below can change an output.
 """
@@ -85,7 +89,7 @@ __all__ = [
     "split_sentences",
 ]
 
-MODALITY_RULES = "modality_rules.v4"
+MODALITY_RULES = "modality_rules.v5"
 
 # Longest first, so that 伴走支援事業者 wins over 事業者 and 委託予定先 over 委託先.
 ACTORS: tuple[str, ...] = tuple(
@@ -223,7 +227,7 @@ RULES: tuple[tuple[str, Modality, re.Pattern[str]], ...] = tuple(
         # a limit inside a condition (「3か月以内に離職した場合」) is not the main predicate
         ("deadline.relative",   Modality.DEADLINE, rf"(?:{RELATIVE_LIMIT.pattern})(?![^。]*(?:場合|とき))"),
         # 「本助成金の支給申請期間は、…から起算して２か月以内です」: the window itself is the point
-        ("deadline.window",     Modality.DEADLINE, r"(?:申請|提出|申込|申し込み|受付|募集|応募|公募)(?:の)?期間(?:は[、，]|[：:])"),
+        ("deadline.window",     Modality.DEADLINE, r"(?:申請|提出|申込|申し込み|受付|募集|応募|公募|契約|事業実施|実施|委託)(?:の)?期間(?:は[、，]|[：:])"),
         # --- eligibility: costs (経費) that can or cannot be charged -------------------------
         ("eligibility.cost",    Modality.ELIGIBILITY,
          r"(?:経費|費用|計上|旅費|賃借料|人件費)[^。]*(?:計上でき|計上することができ|含めることができ|認められ(?:ません|ない)"
@@ -265,6 +269,8 @@ RULES: tuple[tuple[str, Modality, re.Pattern[str]], ...] = tuple(
         ("eligibility.meets",   Modality.ELIGIBILITY, r"いずれか(?:に|の)?該当(?:する|しない)(?:こと|もの|者)" + _E),
         # 「…出勤した労働者に対しては、１０日の年次有給休暇を与える」: an entitlement under a condition
         ("eligibility.entitlement", Modality.ELIGIBILITY, r"(?:者|労働者|事業主)に対(?:して|しては|し)[、，][^。]*(?:与える|支給する|付与する|支給します|付与します)" + _E),
+        # 「この基準は、次のいずれかに該当する場合に適用する」: which cases qualify
+        ("eligibility.applies_when", Modality.ELIGIBILITY, r"該当する場合に(?:適用|限り)"),
         ("eligibility.not_accepted", Modality.ELIGIBILITY, r"者による(?:応募|申請|提案)は[^。]*(?:受け付け|受理し)(?:ません|ない)" + _E),
         # --- prohibitions -----------------------------------------------------------------
         # double negatives first: 「差し支えないこと」 must not fall to 〜ないこと, 「求めません」 is not a ban
@@ -408,7 +414,7 @@ CONTRACTORS: tuple[str, ...] = ("受注者", "受託者")
 # Leading list markers: ・, -, ①, (1), （１）, 1., １．, ア., イ , a., 【…】 is left alone (it is a label).
 _MARKER = re.compile(
     r"^(?:\s*(?:[-‐－•・●○◎◇◆■□▪※＊*]|[①-⑳㉑-㉟]|[（(]\s*[0-9０-９a-zA-Zａ-ｚア-ンｱ-ﾝｲ-ﾝ一-十]{1,3}\s*[）)]"
-    r"|[0-9０-９]{1,2}\s*[.．、)）](?![0-9０-９])|[一二三四五六七八九十]{1,2}\s*[.．]|[a-zａ-ｚ]\s*[.．]|[ア-ン]\s*[.．、\s　]|[ⅰ-ⅹⅠ-Ⅹ]\s*[.．]?|[0-9０-９]{1,2}\s+(?![0-9０-９]*\s*[年月日時分条項号名人件円%％万千億]))\s*)+"
+    r"|[0-9０-９]{1,2}\s*[.．、)）](?![0-9０-９])|[一二三四五六七八九十]{1,2}\s*[.．]|[a-zａ-ｚ]\s*[.．]|[a-zａ-ｚ]\s+(?=[^\sa-zA-Zａ-ｚＡ-Ｚ])|[ア-ン]\s*[.．、\s　]|[ⅰ-ⅹⅠ-Ⅹ]\s*[.．]?|[0-9０-９]{1,2}\s+(?![0-9０-９]*\s*[年月日時分条項号名人件円%％万千億]))\s*)+"
 )
 # The same markers for re.match(text, pos): '^' would only match at the very start of the text.
 _ITEM_START = re.compile(_MARKER.pattern.removeprefix("^"))
@@ -423,6 +429,9 @@ _WARNING_TAIL = re.compile(
 _LABEL_ACTOR = re.compile(r"^(?:申請者|応募者|対象者|応募資格者)\s*[：:]\s*([^、。，\s（(]+?)(?:$|[、。，\s（(])")
 _HEADING_ACTOR = re.compile("(" + "|".join(map(re.escape, ACTORS)) + ")(?:の|が|は|として|に)")
 _DATE_OR_TIME = re.compile(f"(?:{DATE.pattern})|(?:{TIME.pattern})")
+_DATE_LABEL = re.compile(r"^[^：:、。]{0,12}(?:日|日時|期間|期限|締切)\s*[：:]")
+# A bare condition listed as an item (「ｂ 事業規模の縮小又は事業の転換等に伴い、…離職した場合」): a case that qualifies.
+_CONDITION_ITEM = re.compile(r"(?:場合|とき)$")
 
 
 @dataclass(frozen=True)
@@ -478,6 +487,8 @@ def classify(sentence: str, *, heading: str | None = None, default_subject: str 
         affirmative = _plain(text[: neg.start()] + _AFFIRMATIVE[neg.group()], heading, default_subject)
         if affirmative is not None and affirmative[0] is Modality.OBLIGATION:
             modality, rule = Modality.PROHIBITION, "prohibition.plain_negative"
+    if rule == "none.no_rule" and _MARKER.match(sentence.lstrip("-#* ")) and _CONDITION_ITEM.search(text):
+        modality, rule = Modality.ELIGIBILITY, "eligibility.condition_item"
     if rule == "none.no_rule":
         modality, rule = _plain(text, heading, default_subject) or _aside(sentence, text, heading)
     if modality is Modality.NONE:
@@ -703,6 +714,7 @@ def _aside(sentence: str, text: str, heading: str | None) -> tuple[Modality, str
 
 
 def _is_deadline(text: str, heading: str | None) -> bool:
+    text = _DATE_LABEL.sub("", text)  # 「募集開始日：令和8年2月16日（月）」: the label names the date
     dates = list(_DATE_OR_TIME.finditer(text))
     if not dates:
         return False

@@ -20,10 +20,41 @@ Repeats inside a source are kept once. Candidates are sorted by
 with ``modality``, ``subject`` and ``note`` left null for the annotator.
 
 Run:  cd /work/main && .venv/bin/python tests/data/make_modality_sample.py /tmp/exp/fresh3_unlabelled.jsonl
+
+Run with no options, the script reproduces exactly the fresh3 sample described above. Options:
+
+- ``--seed N`` (default 20261122) and ``--per-source N`` (default 24);
+- ``--source PATH`` (repeatable, relative to the repository root): the sources to draw
+  from, in this order; given once or more, it replaces the default list of seven;
+- ``--exclude NAME`` (repeatable, a file in tests/data): the labelled files whose
+  sentences are excluded; given once or more, it replaces the default exclusion set.
+  The default exclusion set depends on the seed, so that the default run stays fresh3:
+  with the default seed it is the original three files (modality_gold.jsonl,
+  modality_fresh.jsonl, modality_fresh2.jsonl; fresh3 itself must not be excluded);
+  with any other seed it is modality_gold.jsonl plus every modality_fresh*.jsonl
+  present in tests/data except the output file. Since that glob grows as new samples
+  are labelled, an exact regeneration of a later sample should name its exclusions
+  with ``--exclude``. The files excluded are printed to stderr.
+
+fresh4 (tests/data/modality_fresh4.jsonl, 7 x 22 = 154 sentences) was drawn with
+seed 4 from the five calls and two other real PDFs, excluding all four earlier files:
+
+  cd /work/main && .venv/bin/python tests/data/make_modality_sample.py --seed 4 --per-source 22 \
+    --source corpora/chiiki-dx/2025/chiiki-dx_fy2025_bansou-jigyosha_mri.txt \
+    --source corpora/chiiki-dx/2025/chiiki-dx_fy2025_chiho-kokyo-dantai_mri.txt \
+    --source corpora/chiiki-dx/2026/chiiki-dx_fy2026_bansou-jigyosha_nttdata-strategy.txt \
+    --source corpora/digital-jinzai/2026/digital-jinzai-platform_fy2026_meti.txt \
+    --source corpora/yorozu/2026/yorozu-shien-kyoten_fy2026_tohoku-meti.txt \
+    --source tests/data/realpdfs/mhlw_careerup_shikyu_yoryo_R7-04.pdf \
+    --source tests/data/realpdfs/mhlw_model_shugyo_kisoku_R5-07.pdf \
+    --exclude modality_gold.jsonl --exclude modality_fresh.jsonl \
+    --exclude modality_fresh2.jsonl --exclude modality_fresh3.jsonl \
+    /tmp/exp/fresh4_unlabelled.jsonl
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import random
 import re
@@ -54,9 +85,18 @@ def squash(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
-def known_sentences() -> list[str]:
+def default_exclusions(seed: int, out_path: str) -> list[str]:
+    """The original three files for the default seed (fresh3); otherwise gold and every fresh file but the output."""
+    if seed == SEED:
+        return list(LABELLED)
+    out = Path(out_path).resolve()
+    fresh = sorted(p.name for p in (ROOT / "tests/data").glob("modality_fresh*.jsonl") if p.resolve() != out)
+    return ["modality_gold.jsonl", *fresh]
+
+
+def known_sentences(labelled: list[str] = LABELLED) -> list[str]:
     out: list[str] = []
-    for name in LABELLED:
+    for name in labelled:
         with (ROOT / "tests/data" / name).open(encoding="utf-8") as f:
             out.extend(squash(json.loads(line)["sentence"]) for line in f if line.strip())
     return out
@@ -97,19 +137,28 @@ def candidates(source: str, known: list[str]) -> list[tuple[int, str]]:
     return [(where, sentence) for where, _, sentence in sorted(out)]
 
 
-def main(out_path: str) -> None:
-    known = known_sentences()
-    rng = random.Random(SEED)
+def main(
+    out_path: str,
+    seed: int = SEED,
+    per_source: int = PER_SOURCE,
+    sources: list[str] | None = None,
+    labelled: list[str] | None = None,
+) -> None:
+    sources = list(sources or SOURCES)
+    labelled = list(labelled or default_exclusions(seed, out_path))
+    print(f"excluding the sentences of: {', '.join(labelled)}", file=sys.stderr)
+    known = known_sentences(labelled)
+    rng = random.Random(seed)
     rows: list[dict[str, object]] = []
-    for source in SOURCES:
+    for source in sources:
         cands = candidates(source, known)
-        picked = sorted(rng.sample(range(len(cands)), PER_SOURCE))
+        picked = sorted(rng.sample(range(len(cands)), per_source))
         for i in picked:
             where, sentence = cands[i]
             rows.append(
                 {"source": source, "page_or_line": where, "sentence": sentence, "modality": None, "subject": None}
             )
-        print(f"{source}: {len(cands)} candidates, {PER_SOURCE} drawn", file=sys.stderr)
+        print(f"{source}: {len(cands)} candidates, {per_source} drawn", file=sys.stderr)
     Path(out_path).parent.mkdir(parents=True, exist_ok=True)
     with open(out_path, "w", encoding="utf-8") as f:
         for row in rows:
@@ -117,6 +166,24 @@ def main(out_path: str) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: make_modality_sample.py OUT.jsonl")
-    main(sys.argv[1])
+    parser = argparse.ArgumentParser(description="Draw an unlabelled modality sample (see the module docstring).")
+    parser.add_argument("out", help="output .jsonl")
+    parser.add_argument("--seed", type=int, default=SEED, help=f"random seed (default {SEED}, the fresh3 sample)")
+    parser.add_argument("--per-source", type=int, default=PER_SOURCE, help=f"per source (default {PER_SOURCE})")
+    parser.add_argument(
+        "--source",
+        action="append",
+        dest="sources",
+        metavar="PATH",
+        help="a source .txt or .pdf relative to the repository root; repeatable, replaces the default list",
+    )
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        dest="labelled",
+        metavar="NAME",
+        help="a labelled file in tests/data whose sentences are excluded; repeatable, replaces the default set "
+        "(default seed: gold, fresh, fresh2; other seeds: gold and every modality_fresh*.jsonl but the output)",
+    )
+    args = parser.parse_args()
+    main(args.out, args.seed, args.per_source, args.sources, args.labelled)
