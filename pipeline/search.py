@@ -25,8 +25,8 @@ from pydantic import BaseModel, ConfigDict
 
 from pipeline.document import Hit, Modality
 from pipeline.errors import ModelUnavailableError
-from pipeline.index import ClauseIndex, document_label
-from pipeline.index.sparse import BM25, token_spans, tokenize
+from pipeline.index import ClauseIndex
+from pipeline.index.sparse import token_spans, tokenize
 
 __all__ = ["CANDIDATES", "RRF_K", "SearchFilters", "SearchMode", "search", "search_many"]
 
@@ -157,7 +157,12 @@ def search_many(
         _fuse(d, s, mode, _doc_of(index, d, s) if calls else {}, calls)[:k]
         for d, s, calls in zip(dense_lists, sparse_lists, named, strict=True)
     ]
-    return _hits(index, ranked, dense_lists, sparse_lists, query_tokens)
+    return _hits(index, ranked, dense_lists, sparse_lists, [_words(q) for q in queries])
+
+
+def _words(query: str) -> set[str]:
+    """The question's content words as typed and normalised, two characters or more (for marking)."""
+    return {w for t, s, e in token_spans(query) for w in (t, query[s:e]) if len(w) >= 2}
 
 
 def _expand(tokens: list[str]) -> list[str]:
@@ -171,12 +176,9 @@ def _expand(tokens: list[str]) -> list[str]:
 
 def _named_calls(index: ClauseIndex, query_tokens: list[list[str]]) -> list[set[str]]:
     """For each question, the ids of the calls it names (empty if it names none or all)."""
-    docs = index.documents()
+    docs, labels = index.call_labels
     if len(docs) < 2:
         return [set() for _ in query_tokens]
-    labels = BM25(
-        [tokenize(document_label(d.title, d.fiscal_year, d.secretariat, d.issuer, d.programme)) for d in docs]
-    )
     out = []
     for toks in query_tokens:
         scores = labels.scores(toks)
@@ -220,15 +222,14 @@ def _hits(
     ranked: list[list[tuple[int, float]]],
     dense_lists: list[list[tuple[int, float]]],
     sparse_lists: list[list[tuple[int, float]]],
-    query_tokens: list[list[str]],
+    query_words: list[set[str]],
 ) -> list[list[Hit]]:
     rows = index.clauses(sorted({cid for r in ranked for cid, _ in r}))
     docs = {d.id: d for d in index.documents()}
     out: list[list[Hit]] = []
-    for r, d_list, s_list, toks in zip(ranked, dense_lists, sparse_lists, query_tokens, strict=True):
+    for r, d_list, s_list, words in zip(ranked, dense_lists, sparse_lists, query_words, strict=True):
         d_rank = {cid: i for i, (cid, _) in enumerate(d_list, start=1)}
         s_rank = {cid: i for i, (cid, _) in enumerate(s_list, start=1)}
-        wanted = set(toks)
         hits = []
         for cid, score in r:
             row = rows[cid]
@@ -242,7 +243,7 @@ def _hits(
                     clause_path=row.path,
                     heading=row.heading,
                     text=row.text,
-                    marks=_marks(row.text, wanted),
+                    marks=_marks(row.text, words),
                     score=score,
                     pages=row.pages,
                     lines=(row.line_start, row.line_end or row.line_start) if row.line_start is not None else None,
@@ -255,11 +256,19 @@ def _hits(
     return out
 
 
-def _marks(text: str, wanted: set[str]) -> list[tuple[int, int]]:
-    """Spans of ``text`` whose tokens are among the query's, merged where they touch."""
-    if not wanted:
-        return []
-    spans = sorted((s, e) for t, s, e in token_spans(text) if t in wanted)
+def _marks(text: str, words: set[str]) -> list[tuple[int, int]]:
+    """Spans of ``text`` where the question's words occur, merged where they touch.
+
+    Plain string search for the question's words (as typed and as normalised, two
+    characters or more): re-tokenising every hit's text would cost ten times the search.
+    """
+    spans = []
+    for w in words:
+        start = text.find(w)
+        while start != -1:
+            spans.append((start, start + len(w)))
+            start = text.find(w, start + 1)
+    spans.sort()
     merged: list[tuple[int, int]] = []
     for s, e in spans:
         if merged and s <= merged[-1][1]:

@@ -84,6 +84,10 @@ def document_label(
     return " ".join(p for p in parts if p)
 
 
+def _label_of_row(d: IndexedDocument) -> str:
+    return document_label(d.title, d.fiscal_year, d.secretariat, d.issuer, d.programme)
+
+
 def _label_of(source: SourceFile) -> str:
     return document_label(source.title, source.fiscal_year, source.secretariat, source.issuer, source.programme)
 
@@ -212,6 +216,12 @@ class ClauseIndex:
         ids, tokens = self.store.all_tokens()
         return ids, BM25(tokens)
 
+    @cached_property
+    def call_labels(self) -> tuple[list[IndexedDocument], BM25]:
+        """The indexed calls and a BM25 over their labels (to tell which call a question names)."""
+        docs = self.store.documents()
+        return docs, BM25([tokenize(_label_of_row(d)) for d in docs])
+
     @property
     def bm25(self) -> BM25:
         return self._bm25[1]
@@ -248,7 +258,7 @@ class ClauseIndex:
             vi.remove(old_ids)
             vi.add(new_ids, vectors)
             self._dirty = True
-        self.__dict__.pop("_bm25", None)
+        self._forget()
         return "replaced" if old else "added"
 
     def remove(self, doc_id: str) -> bool:
@@ -262,8 +272,13 @@ class ClauseIndex:
         if vi is not None:
             vi.remove(ids)
             self._dirty = True
-        self.__dict__.pop("_bm25", None)
+        self._forget()
         return True
+
+    def _forget(self) -> None:
+        """Drop what is derived from the store (BM25, call labels): the next search rebuilds it."""
+        self.__dict__.pop("_bm25", None)
+        self.__dict__.pop("call_labels", None)
 
     def save(self) -> None:
         """Write the faiss index beside the SQLite record (atomically); SQLite commits per document."""
