@@ -33,6 +33,9 @@ __all__ = ["CANDIDATES", "RRF_K", "SearchFilters", "SearchMode", "search", "sear
 SearchMode = Literal["hybrid", "dense", "sparse"]
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al. 2009)
 CANDIDATES = 100  # how deep each list is read before fusing
+# Weight of each list in the fusion (1, 1 is plain RRF).
+DENSE_WEIGHT = 1.0
+SPARSE_WEIGHT = 1.0
 # A question that names a call (「令和8年度の…」「三菱総研の公募で…」「よろず支援拠点の…」) lifts that
 # call's clauses in hybrid search by this share of a first place in one list.
 CALL_BOOST = 0.5
@@ -207,9 +210,9 @@ def _fuse(
     if mode == "sparse":
         return sparse
     fused: dict[int, float] = {}
-    for ranking in (dense, sparse):
+    for ranking, weight in ((dense, DENSE_WEIGHT), (sparse, SPARSE_WEIGHT)):
         for rank, (cid, _) in enumerate(ranking, start=1):
-            fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank)
+            fused[cid] = fused.get(cid, 0.0) + weight / (RRF_K + rank)
     if named:
         for cid in fused:
             if doc_of.get(cid) in named:
