@@ -348,3 +348,95 @@ class Hit(_Frozen):
     modalities: list[Modality] = []  # kinds of requirement the clause states
     dense_rank: int | None = None  # 1-based rank in each list that found it (None: not in that list)
     sparse_rank: int | None = None
+
+
+# --- cross-year comparison (issue #5) ---------------------------------------------------------
+DIFF_SCHEMA_VERSION = "1.0"
+
+
+class ChangeKind(StrEnum):
+    ADDED = "added"  # a clause only in the new call
+    REMOVED = "removed"  # a clause only in the old call
+    MODIFIED = "modified"  # same clause, its text changed
+    MOVED = "moved"  # same text, under another parent
+    RENUMBERED = "renumbered"  # same text and place, another number (別添2 → 別添1)
+
+
+class ChangeCategory(StrEnum):
+    DEADLINE = "deadline"
+    AMOUNT = "amount"
+    ELIGIBILITY = "eligibility"
+    EVALUATION = "evaluation"
+    DELIVERABLE = "deliverable"
+    PROCESS = "process"
+    CONTACT = "contact"
+    SECURITY = "security"
+    OTHER = "other"
+
+
+class DiffOp(_Frozen):
+    """One run of a character-level diff from old to new text."""
+
+    op: Literal["equal", "insert", "delete"]
+    text: str
+
+
+class ValueChange(_Frozen):
+    """A value of one type that changed between the clauses: 「1億円 → 7,000万円程度（−30%）」."""
+
+    type: ValueType
+    old: str | None = None  # as printed
+    new: str | None = None
+    old_normalized: str | int | float | dict[str, int | float | str | None] | None = None
+    new_normalized: str | int | float | dict[str, int | float | str | None] | None = None
+    delta: str | None = None  # e.g. "−30%", "+7 days"
+
+
+class Change(_Frozen):
+    """One change item between two versions of a call, with why it matters or does not."""
+
+    kind: ChangeKind
+    substantive: bool
+    category: ChangeCategory
+    reason: str  # e.g. "amount changed: 1億円 → 7,000万円程度", "secretariat name only"
+    old_path: str | None = None
+    new_path: str | None = None
+    old_heading: str | None = None
+    new_heading: str | None = None
+    old_text: str | None = None
+    new_text: str | None = None
+    old_pages: list[int] = []
+    new_pages: list[int] = []
+    diff: list[DiffOp] = []
+    values: list[ValueChange] = []
+    similarity: float = 0.0  # 0..1, of the aligned clauses' texts
+    importance: float = 0.0  # for ranking: substantive, category, size of the change
+
+
+class DocumentDiff(_Frozen):
+    """What changed from one version of a call to the next."""
+
+    schema_name: Literal["koubo.DocumentDiff"] = "koubo.DocumentDiff"
+    schema_version: str = DIFF_SCHEMA_VERSION
+    old: SourceFile
+    new: SourceFile
+    changes: list[Change] = []
+    produced_by: dict[str, str] = {}
+
+    def substantive(self) -> list[Change]:
+        return [c for c in self.changes if c.substantive]
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        return self.model_dump_json(indent=indent)
+
+    @classmethod
+    def from_json(cls, data: str | bytes) -> DocumentDiff:
+        raw = json.loads(data)
+        if not isinstance(raw, dict) or raw.get("schema_name") != "koubo.DocumentDiff":
+            raise SchemaVersionError("expected a koubo.DocumentDiff JSON object")
+        if str(raw.get("schema_version", "")).split(".")[0] != DIFF_SCHEMA_VERSION.split(".")[0]:
+            raise SchemaVersionError(
+                f"koubo.DocumentDiff schema version {raw.get('schema_version')!r} is not readable by this koubo; "
+                "run `koubo diff` again"
+            )
+        return cls.model_validate(raw)
