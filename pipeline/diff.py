@@ -154,11 +154,12 @@ def _align(old: list[_Node], new: list[_Node]) -> list[tuple[int, int, float]]:
         return []
     text = _similarity([n.norm for n in old], [n.norm for n in new])
     heading = _similarity([n.heading_norm for n in old], [n.heading_norm for n in new])
-    # two empty bodies (a heading-only clause) are not "the same text": let the headings decide
-    text[np.array([not n.norm for n in old]), :] = 0.0
-    text[:, np.array([not n.norm for n in new])] = 0.0
     heading[np.array([not n.heading_norm for n in old]), :] = 0.0
     heading[:, np.array([not n.heading_norm for n in new])] = 0.0
+    # a heading-only clause (「【支援メニューの例】」) has no body to compare: its heading stands for it
+    old_empty = np.array([not n.norm for n in old])[:, None]
+    new_empty = np.array([not n.norm for n in new])[None, :]
+    text = np.where(old_empty & new_empty, heading, np.where(old_empty ^ new_empty, 0.0, text))
     same_path = np.array([[o.clause.path == n.clause.path for n in new] for o in old], dtype=np.float64)
     score = TEXT_WEIGHT * text + HEADING_WEIGHT * heading + PATH_WEIGHT * same_path
     rows, cols = linear_sum_assignment(-score)
