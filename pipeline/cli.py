@@ -442,9 +442,9 @@ def _table_preview(orig: str) -> str:
     return " | ".join(rows[0].split("\t")) + (f"  (+{len(rows) - 1} rows)" if len(rows) > 1 else "")
 
 
-# The index and search commands live in their own module (this one would pass ~600 lines);
-# importing it registers them on `app`.
-from pipeline import cli_index  # noqa: E402, F401
+# The index/search and diff commands live in their own modules (this one would pass ~600 lines);
+# importing them registers them on `app`.
+from pipeline import cli_diff, cli_index  # noqa: E402, F401
 
 if __name__ == "__main__":
     app()

@@ -236,14 +236,20 @@ def _value_changes(old: Sequence[Value], new: Sequence[Value]) -> list[ValueChan
             out.append(
                 ValueChange(
                     type=vtype,
-                    old=o.raw if o else None,
-                    new=n.raw if n else None,
+                    old=_shown(o) if o else None,
+                    new=_shown(n) if n else None,
                     old_normalized=o.normalized if o else None,
                     new_normalized=n.normalized if n else None,
                     delta=_delta(o, n),
                 )
             )
     return out
+
+
+def _shown(v: Value) -> str:
+    """The value as printed, with what qualifies it: 「7,000 万円（程度, 税込）」."""
+    q = [w for w in (v.qualifier or "").split(",") if w and w not in v.raw]
+    return f"{v.raw}（{', '.join(q)}）" if q else v.raw
 
 
 def _delta(o: Value | None, n: Value | None) -> str | None:
