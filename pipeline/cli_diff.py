@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import html
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -210,6 +211,7 @@ def diff_batch(
         task = bar.add_task("diff", total=len(rows), current="")
         for i, r in enumerate(rows, start=1):
             name = (r.get("name") or f"{Path(r['old']).stem}__{Path(r['new']).stem}").strip() or f"pair{i}"
+            name = re.sub(r"[\\/:*?\"<>|\s]+", "_", name)  # a file name, whatever the CSV says
             bar.update(task, current=name)
             try:
                 d = _diff(r["old"], r["new"], settings)
