@@ -10,6 +10,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.koubo-setup
 PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
 MODEL  := models/multilingual-e5-small/koubo-model.json
+FY2025 := corpora/chiiki-dx/2025/chiiki-dx_fy2025_bansou-jigyosha_mri.pdf
+FY2026 := corpora/chiiki-dx/2026/chiiki-dx_fy2026_bansou-jigyosha_nttdata-strategy.pdf
 # Nothing may come from a model hub, at set-up or at run time.
 export HF_HUB_OFFLINE=1
 export TRANSFORMERS_OFFLINE=1
@@ -36,6 +38,11 @@ demo: setup models
 	$(BIN)/koubo index corpora
 	$(BIN)/koubo search "下請けに出せる割合の上限は？" -k 5
 	$(BIN)/koubo search "令和8年度の公募で常駐支援者に求められる経験は？" -k 5 --year 2026
+	$(BIN)/koubo diff-batch corpora/PAIRS.csv -o outputs/diffs
+	$(BIN)/koubo diff $(FY2025) $(FY2026) --substantive-only | head -30
+	@echo ""
+	@echo "FY2025 → FY2026 reports: outputs/diffs/chiiki-dx_fy2025-fy2026/ (.html, .shinkyu.html, .xlsx, .csv, .md, .json)"
+	@echo "Index of all comparisons: outputs/diffs/index.html"
 	@echo ""
 	@echo "Documents are in outputs/documents/<programme>/<fiscal_year>/<id>.json; the index is in outputs/indexes/default/."
 	@echo "Look at one:  $(BIN)/koubo show corpora/chiiki-dx/2026/chiiki-dx_fy2026_bansou-jigyosha_nttdata-strategy.pdf --pages 3"

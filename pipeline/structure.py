@@ -281,6 +281,40 @@ def _is_appendix_heading(block: Block) -> bool:
     )
 
 
+CONTENTS_MAX_PAGE = 6  # a contents page without dot leaders is looked for among the first pages only
+CONTENTS_MIN_HEADINGS = 5
+CONTENTS_MIN_SHARE = 0.6
+
+
+def _page(block: Block) -> int | None:
+    return block.prov[0].page_no if block.prov else None
+
+
+def _contents_pages(doc: Document, markers: list[Marker | None]) -> set[int]:
+    """Pages that list the document's headings before the body repeats them: a contents page without leaders.
+
+    A 要領 often opens with its codes in two columns (「0100 趣旨 0231 賞与」) and no dot leaders, so the
+    ingest's leader test misses it. Such a page is one whose numbered lines (5 or more, 60 % or more of
+    them) appear again, number and first word, as numbered lines on later pages.
+    """
+    by_page: dict[int, list[str]] = {}
+    for b, m in zip(doc.blocks, markers, strict=True):
+        page = _page(b)
+        if m is not None and page is not None:
+            words = m.rest.split()
+            by_page.setdefault(page, []).append(f"{m.label.strip()}|{words[0][:8] if words else ''}")
+    out: set[int] = set()
+    for page in sorted(p for p in by_page if p <= CONTENTS_MAX_PAGE):
+        later = {label for p, labels in by_page.items() if p > page and p not in out for label in labels}
+        labels = by_page[page]
+        repeated = sum(1 for label in labels if label in later)
+        if repeated >= CONTENTS_MIN_HEADINGS and repeated >= CONTENTS_MIN_SHARE * len(labels):
+            out.add(page)
+        elif out:
+            break  # contents pages come together, at the start
+    return out
+
+
 def _nested_inside_other(markers: list[Marker | None], kind: str) -> bool:
     """Whether a numbering of another type runs on across the first run of ``kind``.
 
@@ -327,6 +361,7 @@ class _Builder:
             None if b.kind in (BlockKind.TABLE, BlockKind.FOOTNOTE, BlockKind.TOC) else self.grammar.parse(b.orig)
             for b in self.doc.blocks
         ]
+        self.contents = _contents_pages(self.doc, markers)
         # Learned per document: where the call numbers with 「1.」, a bare 「1 」 opens a
         # sentence (「1 支援地域あたり最大…」), not a clause.
         styles = {m.readings[0].kind for m in markers if m is not None}
@@ -346,7 +381,7 @@ class _Builder:
             self.top_kinds |= {next((k for k in _TOP_RANK if k in firsts), "roman")}
         started = closed = False
         for i, block in enumerate(self.doc.blocks):
-            if block.kind is BlockKind.TOC:
+            if block.kind is BlockKind.TOC or _page(block) in self.contents:
                 continue
             marker = markers[i]
             if started and marker is None and _END_MARK.match(block.text):

@@ -217,3 +217,12 @@ def test_sections_without_a_major_heading_notes_and_xi(ingested):
     assert {"I.1", "I.2-1", "I.2-2", "I.3", "I.4", "II.1.(※1)", "II.1.(※1).③", "II.1.(※4)", "XI"} <= paths
     assert not any(p.startswith("I.2-2.(3).3") for p in paths)  # 「3.」 went back to its sequence
     assert "II.2.(1).(1)" not in paths  # 「(1)～(3)は、…」 is a sentence, not a marker
+
+
+def test_contents_pages_without_leaders_are_not_body(ingested):
+    """This test ensures that the キャリアアップ 要領's two-column contents pages (no dot leaders) give no clauses,
+    so its codes are not read twice (「0200」 and 「0200#2」)."""
+    doc = segment(ingested(REALPDFS / "mhlw_careerup_shikyu_yoryo_R7-07.pdf"))
+    top = [c.path for c in doc.clauses]
+    assert top[:2] == ["0100", "0200"] and not any("#" in p for p in top)
+    assert min(p.page_no for c in doc.clauses[:1] for p in c.prov if p.page_no) >= 3
