@@ -85,3 +85,25 @@ def test_against_the_gold_list(diff: DocumentDiff) -> None:
 def test_diff_round_trips_as_json(diff: DocumentDiff) -> None:
     """This test ensures that a diff written as JSON reads back equal."""
     assert DocumentDiff.from_json(diff.to_json()) == diff
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "noise"),
+    [
+        ("mhlw_careerup_shikyu_yoryo_R7-04.pdf", "mhlw_careerup_shikyu_yoryo_R7-07.pdf", r"-\s*\d+\s*-|[ＲR]\s*[７7]\s*[.．]"),
+        ("mhlw_koyohoken_gyomu_50301_H28-01.pdf", "mhlw_koyohoken_gyomu_50301_R7-10.pdf", r"-\s*\d+\s*-|28\.1|R7\.10"),
+    ],
+)
+def test_real_version_pairs_have_no_layout_noise(ingested, old: str, new: str, noise: str) -> None:
+    """This test ensures that page numbers, running footers with revision tags and contents pages of real
+    version pairs produce no change items, while real changes are still found."""
+    import re
+
+    from conftest import REALPDFS
+
+    d = diff_documents(segment(ingested(REALPDFS / old)), segment(ingested(REALPDFS / new)))
+    changed = ["".join(op.text for op in c.diff if op.op != "equal") for c in d.changes]
+    assert not [t[:60] for t in changed if re.search(noise, t)]
+    top = {(c.old_path or c.new_path or "").split(".")[0] for c in d.changes}
+    assert not any("#" in t for t in top)  # no contents page read as a second body
+    assert len(d.substantive()) >= 10
