@@ -90,7 +90,11 @@ def test_diff_round_trips_as_json(diff: DocumentDiff) -> None:
 @pytest.mark.parametrize(
     ("old", "new", "noise"),
     [
-        ("mhlw_careerup_shikyu_yoryo_R7-04.pdf", "mhlw_careerup_shikyu_yoryo_R7-07.pdf", r"-\s*\d+\s*-|[ＲR]\s*[７7]\s*[.．]"),
+        (
+            "mhlw_careerup_shikyu_yoryo_R7-04.pdf",
+            "mhlw_careerup_shikyu_yoryo_R7-07.pdf",
+            r"-\s*\d+\s*-|[ＲR]\s*[７7]\s*[.．]",
+        ),
         ("mhlw_koyohoken_gyomu_50301_H28-01.pdf", "mhlw_koyohoken_gyomu_50301_R7-10.pdf", r"-\s*\d+\s*-|28\.1|R7\.10"),
     ],
 )
