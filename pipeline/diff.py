@@ -159,7 +159,7 @@ def _align(old: list[_Node], new: list[_Node]) -> list[tuple[int, int, float]]:
     # a heading-only clause (「【支援メニューの例】」) has no body to compare: its heading stands for it
     old_empty = np.array([not n.norm for n in old])[:, None]
     new_empty = np.array([not n.norm for n in new])[None, :]
-    text = np.where(old_empty & new_empty, heading, np.where(old_empty ^ new_empty, 0.0, text))
+    text = np.where(old_empty | new_empty, heading, text)
     same_path = np.array([[o.clause.path == n.clause.path for n in new] for o in old], dtype=np.float64)
     score = TEXT_WEIGHT * text + HEADING_WEIGHT * heading + PATH_WEIGHT * same_path
     rows, cols = linear_sum_assignment(-score)
@@ -351,10 +351,11 @@ def _pair_change(
     values = _value_changes(_values(oc.text, old_year), _values(nc.text, new_year))
     # what changed once names, years, spellings and punctuation are set aside
     changed = "".join(op.text for op in _ops(o.norm, n.norm) if op.op != "equal")
-    if not values and len(changed) <= MINOR_MAX_CHARS and _MINOR.match(changed):
+    reworded = not values and _same_content_words(o.norm, n.norm)
+    if (not values and len(changed) <= MINOR_MAX_CHARS and _MINOR.match(changed)) or reworded:
         category = ChangeCategory.OTHER
-        return Change(kind=ChangeKind.MODIFIED, substantive=False, category=category,
-                      reason=f"editorial: wording only ({changed!r}: particles, okurigana)",
+        why = "the same content words" if reworded else f"wording only ({changed!r}: particles, okurigana)"
+        return Change(kind=ChangeKind.MODIFIED, substantive=False, category=category, reason=f"editorial: {why}",
                       importance=_importance(False, category, ops, 0), **base)  # fmt: skip
     category = _category(changed, nc.heading or oc.heading or "", values)
     reason = "; ".join(_value_text(v) for v in values) or f"text changed ({_changed_chars(ops)} characters)"
@@ -392,6 +393,18 @@ def _unmatched(nodes: list[_Node], matched: set[int], kind: ChangeKind, year: in
             )
         )  # fmt: skip
     return out
+
+
+# Words whose coming or going does not change what a clause requires.
+_GENERIC_WORDS = frozenset({"場合", "事項", "際", "上", "中", "旨", "方", "点", "よう", "的", "その他", "本", "当該", "各"})
+
+
+def _same_content_words(old: str, new: str) -> bool:
+    """Whether two texts use the same content words (Sudachi normalised forms), generic words aside."""
+    from pipeline.index.sparse import tokenize
+
+    a, b = set(tokenize(old)), set(tokenize(new))
+    return not (a ^ b) - _GENERIC_WORDS
 
 
 def _changed_chars(ops: Sequence[DiffOp]) -> int:

@@ -58,7 +58,7 @@ def test_changes_queries_file(tmp_path: Path) -> None:
     """This test ensures that --queries answers one list per question, in order."""
     q = tmp_path / "q.txt"
     q.write_text("業務委託費の上限はどう変わった？\n常駐支援者の要件はどう変わった？\n", encoding="utf-8")
-    r = runner.invoke(app, ["changes", "--queries", str(q), OLD, NEW, "-k", "2", "-f", "json", "--lexical"])
+    r = runner.invoke(app, ["changes", "--queries", str(q), OLD, NEW, "-k", "3", "-f", "json", "--lexical"])
     assert r.exit_code == 0, r.output
     lists = json.loads(r.stdout)
     assert len(lists) == 2 and lists[0][0]["new_path"] == "II.2"
