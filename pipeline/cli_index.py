@@ -22,6 +22,7 @@ from pipeline.document import Hit, Modality
 from pipeline.errors import PipelineError
 from pipeline.index import ClauseIndex, Embedder
 from pipeline.index.dense import IndexKind
+from pipeline.ingest import sha256_file
 from pipeline.search import SearchFilters, SearchMode, search_many
 from pipeline.settings import Settings
 
@@ -81,7 +82,10 @@ def index(
             bar.update(task, current=f.name)
             status: str
             try:
-                status = ix.add(prepare_document(str(f), settings))
+                if f.is_file() and ix.store.has_sha256(sha256_file(f)):
+                    status = "unchanged"  # known by its bytes: no need to read, segment or classify it again
+                else:
+                    status = ix.add(prepare_document(str(f), settings))
             except PipelineError as e:
                 err.print(f"FAILED  {e.message}", markup=False)
                 status = "failed"

