@@ -21,7 +21,7 @@ from rich.table import Table
 
 from pipeline.cli import _fail, _progress, app, err, load_document, write_atomic
 from pipeline.diff import diff_documents
-from pipeline.document import Change, DocumentDiff
+from pipeline.document import Change, DocumentDiff, SourceFile
 from pipeline.errors import PipelineError
 from pipeline.settings import Settings
 from pipeline.structure import segment
@@ -51,13 +51,12 @@ def _change_json(c: Change) -> dict[str, object]:
 
 
 def _diff_json(diff: DocumentDiff, substantive_only: bool) -> str:
-    def call(src: object) -> dict[str, object]:
-        s = diff.old if src == "old" else diff.new
+    def call(s: SourceFile) -> dict[str, object]:
         return {"path": s.path, "id": s.sha256[:12], "title": s.title, "fiscal_year": s.fiscal_year,
                 "secretariat": s.secretariat}  # fmt: skip
 
     changes = [c for c in diff.changes if c.substantive or not substantive_only]
-    data = {"old": call("old"), "new": call("new"), "changes": [_change_json(c) for c in changes]}
+    data = {"old": call(diff.old), "new": call(diff.new), "changes": [_change_json(c) for c in changes]}
     return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
 
 

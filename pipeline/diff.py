@@ -282,7 +282,7 @@ def _pages(c: Clause) -> list[int]:
 
 
 def _importance(substantive: bool, category: ChangeCategory, ops: Sequence[DiffOp], values: int) -> float:
-    changed = sum(len(o.text) for o in ops if o.op != "equal")
+    changed = _changed_chars(ops)
     return (10.0 if substantive else 0.0) + CATEGORY_WEIGHT[category] + min(changed / 40, 5.0) + 2.0 * min(values, 2)
 
 

@@ -157,7 +157,7 @@ def search_many(
         ]
     named = _named_calls(index, query_tokens) if mode == "hybrid" else [set() for _ in queries]
     ranked = [
-        _fuse(d, s, mode, _doc_of(index, d, s) if calls else {}, calls)[:k]
+        _fuse(d, s, mode, index.clause_docs if calls else {}, calls)[:k]
         for d, s, calls in zip(dense_lists, sparse_lists, named, strict=True)
     ]
     return _hits(index, ranked, dense_lists, sparse_lists, [_words(q) for q in queries])
@@ -189,13 +189,6 @@ def _named_calls(index: ClauseIndex, query_tokens: list[list[str]]) -> list[set[
         chosen = {d.id for d, s in zip(docs, scores, strict=True) if best >= CALL_MIN_SCORE and s >= 0.5 * best}
         out.append(chosen if len(chosen) < len(docs) else set())
     return out
-
-
-def _doc_of(
-    index: ClauseIndex, dense: list[tuple[int, float]], sparse: list[tuple[int, float]]
-) -> dict[int, str]:
-    ids = sorted({cid for cid, _ in dense} | {cid for cid, _ in sparse})
-    return {cid: row.doc_id for cid, row in index.clauses(ids).items()}
 
 
 def _fuse(

@@ -212,19 +212,24 @@ class ClauseIndex:
         return self._vectors
 
     @cached_property
-    def _bm25(self) -> tuple[np.ndarray, BM25]:
-        ids, tokens = self.store.all_tokens()
-        return ids, BM25(tokens)
+    def _bm25(self) -> tuple[np.ndarray, BM25, dict[int, str]]:
+        ids, doc_ids, tokens = self.store.all_tokens()
+        return ids, BM25(tokens), dict(zip(ids.tolist(), doc_ids, strict=True))
 
     @cached_property
     def call_labels(self) -> tuple[list[IndexedDocument], BM25]:
         """The indexed calls and a BM25 over their labels (to tell which call a question names)."""
-        docs = self.store.documents()
+        docs = self.documents()
         return docs, BM25([tokenize(_label_of_row(d)) for d in docs])
 
     @property
     def bm25(self) -> BM25:
         return self._bm25[1]
+
+    @property
+    def clause_docs(self) -> dict[int, str]:
+        """The document id of every clause id (kept in memory beside BM25: fusion needs it per hit)."""
+        return self._bm25[2]
 
     @property
     def bm25_ids(self) -> np.ndarray:
@@ -276,9 +281,9 @@ class ClauseIndex:
         return True
 
     def _forget(self) -> None:
-        """Drop what is derived from the store (BM25, call labels): the next search rebuilds it."""
-        self.__dict__.pop("_bm25", None)
-        self.__dict__.pop("call_labels", None)
+        """Drop what is derived from the store (BM25, call labels, documents): the next search rebuilds it."""
+        for derived in ("_bm25", "call_labels", "_documents"):
+            self.__dict__.pop(derived, None)
 
     def save(self) -> None:
         """Write the faiss index beside the SQLite record (atomically); SQLite commits per document."""
@@ -298,7 +303,11 @@ class ClauseIndex:
 
     # --- reading ----------------------------------------------------------------------------
     def documents(self) -> list[IndexedDocument]:
-        return self.store.documents()
+        return list(self._documents)
+
+    @cached_property
+    def _documents(self) -> tuple[IndexedDocument, ...]:
+        return tuple(self.store.documents())
 
     def clauses(self, ids: Sequence[int]) -> dict[int, ClauseRow]:
         return self.store.clauses(ids)

@@ -217,10 +217,10 @@ class Store:
         return np.array(new_ids, dtype=np.int64)
 
     # --- clauses ------------------------------------------------------------------------
-    def all_tokens(self) -> tuple[np.ndarray, list[list[str]]]:
-        """(clause ids, token lists) of every clause, in id order: the BM25 collection."""
-        rows = self.db.execute("SELECT id, tokens FROM clauses ORDER BY id").fetchall()
-        return np.array([r[0] for r in rows], dtype=np.int64), [r[1].split() for r in rows]
+    def all_tokens(self) -> tuple[np.ndarray, list[str], list[list[str]]]:
+        """(clause ids, their document ids, token lists) of every clause, in id order: the BM25 collection."""
+        rows = self.db.execute("SELECT id, doc_id, tokens FROM clauses ORDER BY id").fetchall()
+        return np.array([r[0] for r in rows], dtype=np.int64), [r[1] for r in rows], [r[2].split() for r in rows]
 
     def all_vectors(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
         """(clause ids, vectors) of every clause that has a vector, in id order."""
