@@ -11,7 +11,6 @@ import csv
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
@@ -28,6 +27,7 @@ from pipeline.ingest import ingest_path, load_manifest, sha256_file
 from pipeline.nlp import find_requirements
 from pipeline.settings import Settings
 from pipeline.structure import iter_outline, segment
+from pipeline.utils import write_text_atomic
 
 app = typer.Typer(
     name="koubo",
@@ -70,16 +70,7 @@ def _fail(e: PipelineError) -> None:
 
 def write_atomic(path: Path, data: str) -> None:
     """Write a file so that readers see the old content or the new, never half of it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; outputs are ordinary files
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, data)
 
 
 def document_path(out_dir: Path, doc: Document) -> Path:

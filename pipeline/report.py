@@ -23,7 +23,6 @@ import hashlib
 import html
 import os
 import re
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -37,6 +36,7 @@ from openpyxl.cell.text import InlineFont  # type: ignore[import-untyped]
 from openpyxl.styles import Alignment, Font, PatternFill  # type: ignore[import-untyped]
 
 from pipeline.document import Change, ChangeCategory, ChangeKind, DocumentDiff, SourceFile, ValueChange
+from pipeline.utils import atomic_write, write_text_atomic
 
 __all__ = [
     "CATEGORY_LABELS",
@@ -199,26 +199,6 @@ def _count_text(counter: Counter[Any], labels: dict[Any, str]) -> str:
     return "、".join(f"{labels[k]} {counter[k]}" for k in labels if counter[k])
 
 
-def _atomic_write(path: Path, write: Callable[[Path], object]) -> None:
-    """Have ``write`` fill a temporary file beside ``path``, then move it into place in one step."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; reports are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _write_text(path: Path, text: str) -> None:
-    _atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-
-
 # --- the frame, CSV, JSON, Markdown -----------------------------------------------------------------------------
 
 
@@ -269,7 +249,7 @@ def write_csv(diff: DocumentDiff, path: Path) -> None:
         path: the file to write (replaced atomically).
     """
     frame = diff_frame(diff)
-    _atomic_write(Path(path), lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n"))
+    atomic_write(Path(path), lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\n"))
 
 
 def write_json(diff: DocumentDiff, path: Path) -> None:
@@ -279,7 +259,7 @@ def write_json(diff: DocumentDiff, path: Path) -> None:
         diff: the comparison of two calls.
         path: the file to write (replaced atomically).
     """
-    _write_text(Path(path), diff.to_json(indent=1))
+    write_text_atomic(Path(path), diff.to_json(indent=1))
 
 
 def _md(text: str) -> str:
@@ -760,7 +740,7 @@ def write_shinkyu_xlsx(diff: DocumentDiff, path: Path) -> None:
         table.column_dimensions[letter].width = width
     table.freeze_panes = "A2"
     table.auto_filter.ref = f"A1:L{max(len(frame) + 1, 1)}"
-    _atomic_write(Path(path), lambda tmp: wb.save(tmp))
+    atomic_write(Path(path), lambda tmp: wb.save(tmp))
 
 
 # --- all at once ------------------------------------------------------------------------------------------------
@@ -796,10 +776,10 @@ def write_reports(diff: DocumentDiff, out_dir: Path, stem: str) -> dict[str, Pat
         "md": out / f"{stem}.md",
         "json": out / f"{stem}.json",
     }
-    _write_text(paths["html"], html_report(diff))
-    _write_text(paths["shinkyu_html"], shinkyu_html(diff))
+    write_text_atomic(paths["html"], html_report(diff))
+    write_text_atomic(paths["shinkyu_html"], shinkyu_html(diff))
     write_shinkyu_xlsx(diff, paths["xlsx"])
     write_csv(diff, paths["csv"])
-    _write_text(paths["md"], markdown_summary(diff))
+    write_text_atomic(paths["md"], markdown_summary(diff))
     write_json(diff, paths["json"])
     return paths

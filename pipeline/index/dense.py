@@ -19,14 +19,13 @@ Two kinds of index:
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
 from pipeline.errors import ModelUnavailableError
+from pipeline.utils import atomic_write
 
 try:
     import faiss as _faiss
@@ -141,15 +140,7 @@ class VectorIndex:
 
     def to_disk(self, path: Path) -> None:
         """Write the index to ``path`` atomically."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        os.close(fd)
-        try:
-            faiss.write_index(self._index, tmp)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(path, lambda tmp: faiss.write_index(self._index, str(tmp)))
 
     @classmethod
     def from_disk(cls, path: Path, *, nprobe: int = IVF_NPROBE) -> VectorIndex:
