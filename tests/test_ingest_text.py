@@ -167,3 +167,36 @@ def test_atmark_address_and_markdown_link_kept_readable(ingested):
     assert any("dx-seis_atmark_nttdata-strategy.com" in b.orig for b in doc.blocks)
     assert any("https://www.soumu.go.jp/menu_seisaku/chiho/koikiri_jonrenkei.html" in b.orig for b in doc.blocks)
     assert not any("\\_" in b.orig for b in doc.blocks)
+
+
+# fmt: off
+PAGE_BREAK_CASES = [
+    # (file, text before the break, text after it): one block holds both
+    (FY2026, "遅くとも 1 時間以内に行わ", "れるように留意して行うこと。"),  # verb cut inside its ending
+    (FY2026, "代表機関に情報", "管理統括責任者を設置することを含む。)を構築すること"),  # bracket closed after
+    (FY2026, "かつ、当該知的", "財産権を相当期間活用していないことについて"),  # kanji word cut
+    (FY2026, "資機材の保管等に必要", "なスペースを確保するための不動産賃借"),  # footnote in between
+    (FY2026, "事務所をいう。))", "の代表者、団体である場合は代表者"),  # particle never opens a sentence
+    (FY2025, "借料に計上し", "てください)。"),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("path", "before", "after"), PAGE_BREAK_CASES)
+def test_sentence_broken_by_a_page_break_is_one_block(ingested, path, before, after):
+    """This test ensures that a sentence cut where a page ended (a blank line, maybe a footnote) is one block again."""
+    doc = ingested(path)
+    b = _find(doc, before)
+    assert after in b.orig, b.orig[-80:]
+    assert not any(x.orig.startswith(after[:8]) for x in doc.blocks)
+
+
+def test_page_break_joins_leave_real_paragraphs_apart(ingested):
+    """This test ensures that a heading, a label and a sentence opening with なお are not glued to the text before."""
+    doc = ingested(FY2026)
+    heading = _find(doc, "伴走支援事業者の法人としての経験、能力")
+    assert "以下の要件を満たす必要があります" not in heading.orig
+    footnote = _find(doc, "コンソーシアムの構成員ごとに異なる率を設定します")
+    assert footnote.kind is BlockKind.FOOTNOTE and "不動産賃借" not in footnote.orig
+    assert [b for b in parse_text("- ・ 調査の実施\n\nなお、詳細は別途通知します。\n") if b.orig.startswith("なお")]
+    assert len(parse_text("- ・ 支援の期間：令和8年3月まで\n\n支援メニュー例：研修\n")) == 2
