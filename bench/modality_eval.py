@@ -17,6 +17,9 @@ and support, micro P/R (= accuracy), macro P/R/F1, requirement P/R (``none`` as
 the negative class: a requirement sentence counts as found only with its right
 kind), subject accuracy (exact match where the gold subject is not null) and the
 confusion matrix. ``--gold`` may be given several times; the files are pooled.
+Where sentences were labelled twice, blind and independently (``modality_b``, and
+``modality_a`` where the gold was adjudicated), the two annotators' agreement is
+printed beside: the human ceiling the classifier is measured against.
 
 Run:  .venv/bin/python bench/modality_eval.py [--errors] [--split dev|held-out|all]
       .venv/bin/python bench/modality_eval.py --speed     # classify + split over the corpus .txt files
@@ -66,6 +69,9 @@ class Item:
     gold_subject: str | None
     heading: str | None
     default_subject: str | None
+    # Two independent blind labels where the sentence was double-annotated (first
+    # annotator, second annotator; the gold is theirs, or adjudicated where they differ).
+    annotators: tuple[Modality, Modality] | None = None
 
     @property
     def dev(self) -> bool:
@@ -150,6 +156,8 @@ def load_items(pdf_reader: PdfReader | None = None, gold: Path = GOLD) -> list[I
             continue
         r = json.loads(line)
         heading = find_heading(r["source"], int(r["page_or_line"]), r["sentence"])
+        second = r.get("modality_b")
+        first = r.get("modality_a", r["modality"])
         items.append(
             Item(
                 source=r["source"],
@@ -159,6 +167,7 @@ def load_items(pdf_reader: PdfReader | None = None, gold: Path = GOLD) -> list[I
                 gold_subject=r["subject"],
                 heading=heading,
                 default_subject=default_subject(r["source"], heading),
+                annotators=(Modality(first), Modality(second)) if second else None,
             )
         )
     return items
@@ -231,6 +240,25 @@ def score(
     return scores, errors
 
 
+def agreement(items: Iterable[Item]) -> str | None:
+    """The two annotators against each other on the double-annotated sentences: the human ceiling."""
+    pairs = [it.annotators for it in items if it.annotators]
+    if not pairs:
+        return None
+    n = len(pairs)
+    po = sum(a == b for a, b in pairs) / n
+    first, second = Counter(a for a, _ in pairs), Counter(b for _, b in pairs)
+    pe = sum(first[lab] * second[lab] for lab in LABELS) / (n * n)
+    kappa = (po - pe) / (1 - pe) if pe < 1 else 1.0
+    hit = sum(1 for a, b in pairs if a == b and a is not Modality.NONE)
+    n_second = sum(1 for _, b in pairs if b is not Modality.NONE)
+    n_first = sum(1 for a, _ in pairs if a is not Modality.NONE)
+    return (
+        f"annotators, second vs first on {n} double-labelled: agreement {po:.3f}  kappa {kappa:.3f}  "
+        f"requirements P {hit / n_second if n_second else 0:.3f}  R {hit / n_first if n_first else 0:.3f}"
+    )
+
+
 def report(name: str, s: Scores) -> str:
     out = [f"== {name}: {s.n} sentences =="]
     out.append(f"{'modality':<16}{'P':>6}{'R':>6}{'F1':>6}{'n':>5}")
@@ -294,6 +322,9 @@ def main(argv: list[str] | None = None) -> int:
             continue
         s, errors = score(subset, parser)
         print(report(name, s))
+        ceiling = agreement(subset)
+        if ceiling:
+            print(ceiling)
         if args.errors:
             for it, pred, _, rule in errors:
                 print(f"  [{it.gold.value} → {pred.value} by {rule}] ({it.heading}) {it.sentence[:160]}")

@@ -50,6 +50,23 @@ seed 4 from the five calls and two other real PDFs, excluding all four earlier f
     --exclude modality_gold.jsonl --exclude modality_fresh.jsonl \
     --exclude modality_fresh2.jsonl --exclude modality_fresh3.jsonl \
     /tmp/exp/fresh4_unlabelled.jsonl
+
+fresh5 (tests/data/modality_fresh5.jsonl, 163 sentences) was drawn with seed 5, 22 per source from the
+five calls and three real PDFs, excluding all five earlier files. The 地方公共団体 call had only 9
+unlabelled candidates left, and a source with fewer candidates than asked gives all it has:
+
+  cd /work/main && .venv/bin/python tests/data/make_modality_sample.py --seed 5 --per-source 22 \
+    --source corpora/chiiki-dx/2025/chiiki-dx_fy2025_bansou-jigyosha_mri.txt \
+    --source corpora/chiiki-dx/2025/chiiki-dx_fy2025_chiho-kokyo-dantai_mri.txt \
+    --source corpora/chiiki-dx/2026/chiiki-dx_fy2026_bansou-jigyosha_nttdata-strategy.txt \
+    --source corpora/digital-jinzai/2026/digital-jinzai-platform_fy2026_meti.txt \
+    --source corpora/yorozu/2026/yorozu-shien-kyoten_fy2026_tohoku-meti.txt \
+    --source tests/data/realpdfs/chusho_data_rikatsuyo_policy_20250214.pdf \
+    --source tests/data/realpdfs/mhlw_koyohoken_gyomu_50301_H28-01.pdf \
+    --source tests/data/realpdfs/mhlw_careerup_shikyu_yoryo_R7-07.pdf \
+    --exclude modality_gold.jsonl --exclude modality_fresh.jsonl \
+    --exclude modality_fresh2.jsonl --exclude modality_fresh3.jsonl --exclude modality_fresh4.jsonl \
+    /tmp/exp/fresh5_unlabelled.jsonl
 """
 
 from __future__ import annotations
@@ -152,13 +169,16 @@ def main(
     rows: list[dict[str, object]] = []
     for source in sources:
         cands = candidates(source, known)
-        picked = sorted(rng.sample(range(len(cands)), per_source))
+        # A source with fewer candidates left than asked gives all it has (so
+        # earlier samples, drawn with enough candidates, are reproduced exactly).
+        take = min(per_source, len(cands))
+        picked = sorted(rng.sample(range(len(cands)), take))
         for i in picked:
             where, sentence = cands[i]
             rows.append(
                 {"source": source, "page_or_line": where, "sentence": sentence, "modality": None, "subject": None}
             )
-        print(f"{source}: {len(cands)} candidates, {per_source} drawn", file=sys.stderr)
+        print(f"{source}: {len(cands)} candidates, {take} drawn", file=sys.stderr)
     Path(out_path).parent.mkdir(parents=True, exist_ok=True)
     with open(out_path, "w", encoding="utf-8") as f:
         for row in rows:
