@@ -23,7 +23,7 @@ from rich.table import Table
 from pipeline import __version__
 from pipeline.document import Clause, Document, IngestResult, IngestStatus, Modality, Provenance, Requirement
 from pipeline.errors import PipelineError, SchemaVersionError, SourceNotFoundError
-from pipeline.ingest import ingest_path, load_manifest, sha256_file
+from pipeline.ingest import ingest_path, is_current, load_manifest, sha256_file
 from pipeline.nlp import find_requirements
 from pipeline.settings import Settings
 from pipeline.structure import iter_outline, segment
@@ -96,6 +96,20 @@ def prefer_pdf(files: list[Path]) -> list[Path]:
     return [f for f in files if f.suffix.lower() == ".pdf" or (f.parent, f.stem) not in pdf_stems]
 
 
+def prepared_by_current(produced_by: dict[str, str]) -> bool:
+    """Whether a prepared document was made by this koubo's readers and rules (else prepare it again)."""
+    from pipeline.nlp.modality import MODALITY_RULES
+    from pipeline.nlp.values import VALUE_RULES
+    from pipeline.structure import HEADING_RULES
+
+    return (
+        is_current(produced_by)
+        and produced_by.get("structure") in (HEADING_RULES, "heading_rules.custom")
+        and produced_by.get("modality") == MODALITY_RULES
+        and produced_by.get("values") == VALUE_RULES
+    )
+
+
 def prepare_document(ref: str, settings: Settings) -> Document:
     """A document as search and diff need it: ingested (cached), segmented, its requirements found."""
     return find_requirements(segment(load_document(ref, settings)))
@@ -120,7 +134,8 @@ def load_document(ref: str, settings: Settings) -> Document:
     """A document from a source file, an ingested JSON file, or an id.
 
     A source file is looked up by its sha256 among the ingested documents first,
-    and ingested (and so cached in outputs/documents/) only if it is not there.
+    and ingested (and so cached in outputs/documents/) only if it is not there,
+    or was read by an older reader of this koubo.
     """
     path = Path(ref)
     if path.is_file() and path.suffix.lower() == ".json":
@@ -130,7 +145,9 @@ def load_document(ref: str, settings: Settings) -> Document:
         cached = _ingested(settings.documents_dir).get(sha[:12]) if sha else None
         if cached is not None:
             try:
-                return Document.from_json(cached.read_bytes())
+                doc = Document.from_json(cached.read_bytes())
+                if is_current(doc.produced_by):
+                    return doc
             except SchemaVersionError:
                 pass  # written by an older koubo: ingest again
         result = ingest_path(path, manifest=load_manifest(settings.manifest_path), sha256=sha)
@@ -194,7 +211,7 @@ def ingest(
             bar.update(task, current=f.name)
             sha = sha256_file(f) if f.is_file() else None
             existing = done.get(sha[:12]) if sha else None
-            if existing is not None:
+            if existing is not None and _read_by_current(existing):
                 results.append((IngestResult(status=IngestStatus.SUCCESS, path=str(f)), existing, "unchanged"))
                 bar.advance(task)
                 continue
@@ -210,6 +227,15 @@ def ingest(
     _print_ingest_summary(results, output)
     if any(r.status is IngestStatus.FAILURE for r, _, _ in results):
         raise typer.Exit(1)
+
+
+def _read_by_current(doc_json: Path) -> bool:
+    """Whether an ingested document was read by this koubo's readers (an older one's is read again)."""
+    try:
+        produced = json.loads(doc_json.read_bytes()).get("produced_by", {})
+    except (OSError, ValueError):
+        return False
+    return isinstance(produced, dict) and is_current(produced)
 
 
 def _ingested(out_dir: Path) -> dict[str, Path]:

@@ -17,7 +17,16 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from pipeline.cli import _fail, _progress, app, err, expand_sources, prefer_pdf, prepare_document
+from pipeline.cli import (
+    _fail,
+    _progress,
+    app,
+    err,
+    expand_sources,
+    prefer_pdf,
+    prepare_document,
+    prepared_by_current,
+)
 from pipeline.document import Hit, Modality
 from pipeline.errors import PipelineError
 from pipeline.index import ClauseIndex, Embedder
@@ -56,8 +65,9 @@ def index(
 ) -> None:
     """Build or update the clause index (documents, clauses, requirements, vectors) over call documents.
 
-    Incremental: a document already indexed (same sha256) is skipped; a new version
-    of a file replaces the old one's clauses. Where a .txt and a .pdf of the same
+    Incremental: a document already indexed (same sha256, by this koubo's readers
+    and rules) is skipped; a new version of a file, or one indexed by an older koubo,
+    replaces the old clauses. Where a .txt and a .pdf of the same
     name sit together, the PDF is indexed (it has pages). Goes on past bad files
     and exits 1 if any failed.
     """
@@ -82,7 +92,8 @@ def index(
             bar.update(task, current=f.name)
             status: str
             try:
-                if f.is_file() and ix.store.has_sha256(sha256_file(f)):
+                known = ix.store.produced_by_of(sha256_file(f)) if f.is_file() else None
+                if known is not None and prepared_by_current(known):
                     status = "unchanged"  # known by its bytes: no need to read, segment or classify it again
                 else:
                     status = ix.add(prepare_document(str(f), settings))

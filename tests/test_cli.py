@@ -38,6 +38,21 @@ def test_ingest_writes_by_programme_and_year_and_skips_unchanged(tmp_path):
     assert "1 files: 1 ingested" in forced.stderr
 
 
+def test_ingest_reads_again_what_an_older_reader_wrote(tmp_path):
+    """This test ensures that a document ingested by an older reader of koubo (its produced_by says so)
+    is read again by `koubo ingest` and by commands given the source file, not served stale."""
+    out = tmp_path / "docs"
+    assert runner.invoke(app, ["ingest", str(TXT), "-o", str(out)]).exit_code == 0
+    (target,) = out.rglob("*.json")
+    doc = json.loads(target.read_text())
+    current = doc["produced_by"]["ingest"]
+    doc["produced_by"]["ingest"] = "text_reader.v0"
+    target.write_text(json.dumps(doc, ensure_ascii=False))
+    again = runner.invoke(app, ["ingest", str(TXT), "-o", str(out)])
+    assert "1 files: 1 ingested, 0 unchanged" in again.stderr
+    assert json.loads(target.read_text())["produced_by"]["ingest"] == current
+
+
 def test_show_prints_blocks_with_pages(tmp_path):
     """This test ensures that show prints each block with its page and kind, filtered by --pages."""
     r = runner.invoke(app, ["show", str(PDF), "--pages", "2"])

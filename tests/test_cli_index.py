@@ -40,6 +40,20 @@ def test_index_is_incremental(indexed: Path) -> None:
     assert (indexed / "index.sqlite").is_file()
 
 
+def test_index_replaces_what_older_rules_made(indexed: Path) -> None:
+    """This test ensures that a document indexed by older rules of koubo is prepared and replaced, not kept."""
+    import sqlite3
+
+    with sqlite3.connect(indexed / "index.sqlite") as db:
+        db.execute("UPDATE documents SET produced_by = json_set(produced_by, '$.modality', 'modality_rules.v0')")
+    r = runner.invoke(app, ["index", "--sparse-only", str(FY2025), str(FY2026)])
+    assert r.exit_code == 0, r.output
+    assert "2 files: 0 added, 2 replaced, 0 unchanged, 0 failed" in r.output
+    with sqlite3.connect(indexed / "index.sqlite") as db:
+        versions = {json.loads(v)["modality"] for (v,) in db.execute("SELECT produced_by FROM documents")}
+    assert versions != {"modality_rules.v0"} and len(versions) == 1
+
+
 def test_search_json(indexed: Path) -> None:
     """This test ensures that a JSON search returns hits with the documented keys, the answer first."""
     r = runner.invoke(

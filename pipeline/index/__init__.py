@@ -58,9 +58,14 @@ class Embedder(Protocol):
 PASSAGE = "passage.v4"  # what passage_text() builds and what is tokenised; a change needs a rebuilt index
 # Short names people use for issuers and secretariats (「経産省の公募」「三菱総研の事業者公募」).
 ALIASES = {
-    "経済産業省": "経産省", "総務省": "総務省", "厚生労働省": "厚労省", "中小企業庁": "中企庁",
-    "三菱総合研究所": "三菱総研 MRI", "NTTデータ経営研究所": "NTTデータ",
-    "地方公共団体": "自治体", "経済産業局": "経産局",
+    "経済産業省": "経産省",
+    "総務省": "総務省",
+    "厚生労働省": "厚労省",
+    "中小企業庁": "中企庁",
+    "三菱総合研究所": "三菱総研 MRI",
+    "NTTデータ経営研究所": "NTTデータ",
+    "地方公共団体": "自治体",
+    "経済産業局": "経産局",
 }
 
 
@@ -150,8 +155,11 @@ class ClauseIndex:
                 "passage": PASSAGE,
             }
             if self.embedder is not None:
-                values |= {"model": self.embedder.name, "revision": self.embedder.revision,
-                           "dim": str(self.embedder.dim)}
+                values |= {
+                    "model": self.embedder.name,
+                    "revision": self.embedder.revision,
+                    "dim": str(self.embedder.dim),
+                }
             self.store.set_meta(values)
             return
         where = self.directory
@@ -238,13 +246,14 @@ class ClauseIndex:
 
     # --- writing ----------------------------------------------------------------------------
     def add(self, doc: Document, *, force: bool = False) -> AddStatus:
-        """Index a segmented document; skip it if its sha256 is indexed, replace an older version of its path.
+        """Index a segmented document; skip it if indexed already (same sha256, made by the same readers and
+        rules), replace an older version of its path or one made by older rules.
 
         Returns:
             ``"unchanged"``, ``"added"`` or ``"replaced"``.
         """
         sha = doc.source.sha256
-        if self.store.has_sha256(sha) and not force:
+        if self.store.produced_by_of(sha) == doc.produced_by and not force:
             return "unchanged"
         vi = self.vectors  # loaded (or rebuilt) before the store changes, so it matches the old state
         old = self.store.doc_ids_at(doc.source.path, sha)

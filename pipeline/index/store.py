@@ -138,8 +138,10 @@ class Store:
         ).fetchall()
         return [IndexedDocument(*r) for r in rows]
 
-    def has_sha256(self, sha256: str) -> bool:
-        return self.db.execute("SELECT 1 FROM documents WHERE sha256 = ?", (sha256,)).fetchone() is not None
+    def produced_by_of(self, sha256: str) -> dict[str, str] | None:
+        """Which readers and rules made the indexed document with these bytes (None: not indexed)."""
+        row = self.db.execute("SELECT produced_by FROM documents WHERE sha256 = ?", (sha256,)).fetchone()
+        return dict(json.loads(row[0])) if row else None
 
     def doc_ids_at(self, path: str, sha256: str) -> list[str]:
         """Documents this one replaces: the same source path, or the same content indexed before."""
@@ -175,8 +177,16 @@ class Store:
             self.db.execute(
                 "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    doc.id, src.sha256, src.path, src.title, src.programme, src.fiscal_year, src.issuer,
-                    src.secretariat, src.media_type, json.dumps(doc.produced_by, ensure_ascii=False),
+                    doc.id,
+                    src.sha256,
+                    src.path,
+                    src.title,
+                    src.programme,
+                    src.fiscal_year,
+                    src.issuer,
+                    src.secretariat,
+                    src.media_type,
+                    json.dumps(doc.produced_by, ensure_ascii=False),
                 ),
             )
             for ord_, ((ancestors, c), toks) in enumerate(zip(walked, tokens, strict=True)):
@@ -191,10 +201,22 @@ class Store:
                     " pages, line_start, line_end, modalities, tokens, vector)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
-                        doc.id, ord_, c.path, c.label, c.marker, c.level, c.heading, clause_context(ancestors, c),
-                        c.text, c.orig, json.dumps(pages), min(lines) if lines else None,
-                        max(e for e in line_ends if e is not None) if lines else None, " ".join(modalities),
-                        " ".join(toks), vec,
+                        doc.id,
+                        ord_,
+                        c.path,
+                        c.label,
+                        c.marker,
+                        c.level,
+                        c.heading,
+                        clause_context(ancestors, c),
+                        c.text,
+                        c.orig,
+                        json.dumps(pages),
+                        min(lines) if lines else None,
+                        max(e for e in line_ends if e is not None) if lines else None,
+                        " ".join(modalities),
+                        " ".join(toks),
+                        vec,
                     ),
                 )
                 clause_id = int(cur.lastrowid or 0)
@@ -209,8 +231,13 @@ class Store:
                         "INSERT INTO req_values (requirement_id, type, raw, normalized, qualifier)"
                         " VALUES (?, ?, ?, ?, ?)",
                         [
-                            (rc.lastrowid, v.type.value, v.raw, json.dumps(v.normalized, ensure_ascii=False),
-                             v.qualifier)
+                            (
+                                rc.lastrowid,
+                                v.type.value,
+                                v.raw,
+                                json.dumps(v.normalized, ensure_ascii=False),
+                                v.qualifier,
+                            )
                             for v in r.values
                         ],
                     )
@@ -242,8 +269,17 @@ class Store:
         out = {}
         for r in self.db.execute(q, list(ids)):
             out[r[0]] = ClauseRow(
-                id=r[0], doc_id=r[1], path=r[2], label=r[3], heading=r[4], context=r[5], text=r[6],
-                pages=json.loads(r[7]), line_start=r[8], line_end=r[9], modalities=r[10].split(),
+                id=r[0],
+                doc_id=r[1],
+                path=r[2],
+                label=r[3],
+                heading=r[4],
+                context=r[5],
+                text=r[6],
+                pages=json.loads(r[7]),
+                line_start=r[8],
+                line_end=r[9],
+                modalities=r[10].split(),
             )
         return out
 

@@ -35,12 +35,28 @@ from pipeline.ingest.normalize import NORMALIZATION
 from pipeline.ingest.pdf import read_pdf
 from pipeline.ingest.text import parse_text
 
-__all__ = ["TEXT_READER", "CorpusEntry", "ingest_path", "load_manifest", "read_pdf", "read_text", "sha256_file"]
+__all__ = [
+    "TEXT_READER",
+    "CorpusEntry",
+    "ingest_path",
+    "is_current",
+    "load_manifest",
+    "read_pdf",
+    "read_text",
+    "sha256_file",
+]
 
-TEXT_READER = "text_reader.v1"
+TEXT_READER = "text_reader.v2"  # v2: sentences cut by a page break joined again
 TEXT_SUFFIXES = {".txt": "text/plain", ".md": "text/markdown"}
 
 CorpusEntry = dict[str, str]
+
+
+def is_current(produced_by: dict[str, str]) -> bool:
+    """Whether a document was read by this koubo's readers (else a cached copy is stale: read it again)."""
+    from pipeline.ingest.pdf import PDF_READER
+
+    return produced_by.get("ingest") in (TEXT_READER, PDF_READER) and produced_by.get("normalize") == NORMALIZATION
 
 
 def sha256_file(path: Path) -> str:
