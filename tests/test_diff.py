@@ -13,7 +13,7 @@ import pytest
 
 from conftest import CORPORA, DATA
 from pipeline.diff import diff_documents
-from pipeline.document import ChangeCategory, ChangeKind, DocumentDiff, ValueType
+from pipeline.document import Change, ChangeCategory, ChangeKind, DocumentDiff, ValueType
 from pipeline.ingest import ingest_path, load_manifest
 from pipeline.structure import segment
 
@@ -67,19 +67,25 @@ def test_renumbered_annex_and_new_secretariat_are_editorial(diff: DocumentDiff) 
 
 
 def test_against_the_gold_list(diff: DocumentDiff) -> None:
-    """This test ensures that every gold change is found and most flagged items are gold changes."""
+    """This test ensures that every gold change is found and that at least 0.8 of the substantive items are
+    gold changes (the acceptance bar of bench/diff_quality.py, which prints the same figures)."""
     lines = (DATA / "changes_gold_fy2025_fy2026.jsonl").read_text(encoding="utf-8").splitlines()
     gold = [json.loads(x) for x in lines if x.strip()]
 
     def at(path: str | None, target: str | None) -> bool:
         return bool(path and target and (path == target or path.startswith(target + ".")))
 
+    def matches(c: Change, g: dict[str, str | None]) -> bool:
+        if at(c.old_path, g["old_path"]) or at(c.new_path, g["new_path"]):
+            return True
+        covered = at(g["old_path"], c.old_path) or at(g["new_path"], c.new_path)
+        return c.kind.value in ("removed", "added") and covered  # a removed subtree is one item at its top
+
     sub = diff.substantive()
-    found = [g for g in gold if any(at(c.old_path, g["old_path"]) or at(c.new_path, g["new_path"])
-                                    or (c.kind.value in ("removed", "added") and (at(g["old_path"], c.old_path)
-                                        or at(g["new_path"], c.new_path))) for c in sub)]  # fmt: skip
+    found = [g for g in gold if any(matches(c, g) for c in sub)]
+    right = [c for c in sub if any(matches(c, g) for g in gold)]
     assert len(found) / len(gold) >= 0.95
-    assert len(sub) < 2 * len(gold)  # editorial noise stays out
+    assert len(right) / len(sub) >= 0.8, [c.new_path or c.old_path for c in sub if c not in right]
 
 
 def test_diff_round_trips_as_json(diff: DocumentDiff) -> None:
