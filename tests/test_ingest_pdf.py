@@ -174,3 +174,16 @@ def test_fake_bold_pdf(tmp_path):
     doc = read_pdf(path)
     assert [b.orig for b in doc.blocks] == ["第１章 総則", "この規則は、労働者の就業に関する事項を定めるものである。"]
     assert doc.blocks[0].bold and doc.blocks[0].kind is BlockKind.HEADING
+
+
+def test_sentence_run_on_past_a_short_line_or_page_is_one_block(ingested):
+    """This test ensures that a block that cannot open a sentence (a particle, non-opening hiragana) joins the block
+    whose sentence it finishes, and that an イロハ item read as hiragana 「へ」 stays an item of its own."""
+    kisoku = ingested(REALPDFS / "mhlw_model_shugyo_kisoku_R5-07.pdf")
+    joined = [b for b in kisoku.blocks if "選出された者であること" in b.text]
+    assert joined and "のいずれにも該当する者でなければなりません" in joined[0].text
+    assert not any(b.text.startswith("のいずれにも該当する者") for b in kisoku.blocks)
+    leave = [b for b in kisoku.blocks if "年次有給休暇を取得した期間" in b.text and "出勤したもの" in b.text]
+    assert leave, "「④ 年次有給休暇を取得した期間」 + 「については出勤したものとして…」 should be one block"
+    careerup = ingested(REALPDFS / "mhlw_careerup_shikyu_yoryo_R7-07.pdf")
+    assert any(b.orig.startswith("へ 任意特定適用事業所である場合") for b in careerup.blocks)

@@ -54,3 +54,70 @@ def starts_marker(text: str) -> bool:
 def weak_marker(text: str) -> bool:
     """True for a marker that a wrapped line can start with by chance: 「13 年６月」, 「・人材」, 「ア 」."""
     return bool(WEAK_MARKER.match(text))
+
+
+# A paragraph that starts with one of these continues the word before it.
+_CONTINUES_WORD = set("ーァィゥェォッャュョヮヵヶぁぃぅぇぉっゃゅょゎ、。，．）」』】〕")
+_ENDS_SENTENCE = set("。．.！？!?）)」』】〉》＞>:：")
+# Particles and endings no sentence or item opens with.
+_NEVER_OPENS = set("をのがにへはるれらりっ")
+_HIRAGANA = re.compile(r"[ぁ-ゖ]")
+# 「へ 任意特定適用事業所である場合」: ヘ of イロハ printed (or read) as hiragana へ is a marker.
+_KANA_MARKER = re.compile(r"[ぁ-ゖ][\s　.．、)）]")
+_KANJI = re.compile(r"[一-龥々]")
+_KANJI_KANA = re.compile(r"[一-龥々ァ-ヶー]")
+_PARENS = re.compile(r"[(（][^()（）]*[)）]")
+# A paragraph that opens with a label (「支援メニュー例：」) or an era date starts afresh.
+_LABEL_OR_ERA = re.compile(r"(?:[^。、]{1,12}[：:]|令和|平成|昭和)")
+# Words that open a new sentence although they start with hiragana.
+_OPENER = re.compile(
+    r"(?:なお|また|ただし|しかし|しかも|さらに|まず|および|おって|もし|もっとも|たとえば|ちなみに|すなわち|つまり"
+    r"|よって|したがって|ついては|つきましては|あらかじめ|いずれ|いわゆる|おおむね|すでに|すべて|ほか|ここ|そこ"
+    r"|この|その|これ|それ|あの|どの|こう|そう|こちら|そちら|ご|お)"
+)
+
+
+def _unclosed(s: str) -> int:
+    """How many round brackets ``s`` opens and does not close (negative: closes more than it opens)."""
+    return s.count("(") + s.count("（") - s.count(")") - s.count("）")
+
+
+def continues_sentence(prev: str, nxt: str, *, cut_words: bool = True) -> bool:
+    """Whether paragraph ``nxt`` is the rest of paragraph ``prev``, cut where a page ended.
+
+    Converted text puts a blank line (and sometimes a footnote) there, a PDF a new
+    block at the top of the next page, even in the middle of a sentence:
+    「…代表機関に情報」 / 「管理統括責任者を設置することを含む。)を構築すること」,
+    「…以内に行わ」 / 「れるように留意して行うこと。」. ``nxt`` continues ``prev`` when
+    it cannot open a sentence: a particle, hiragana that is no opener (なお, また …),
+    a bracket closed that ``prev`` opened, or (with ``cut_words``) a kanji word cut
+    inside a sentence, which is only safe to assume where a page ended.
+
+    Example:
+        >>> continues_sentence("遅くとも1時間以内に行わ", "れるように留意して行うこと。")
+        True
+        >>> continues_sentence("報告すること。", "なお、様式は別紙のとおり。")
+        False
+    """
+    if starts_marker(nxt) or _KANA_MARKER.match(nxt):
+        return False
+    first, last = nxt[:1], prev[-1:]
+    if first in _CONTINUES_WORD and last not in _ENDS_SENTENCE:
+        return True  # 「ニ」 / 「ーズ」
+    if first in _NEVER_OPENS and not prev.endswith(("。", "．")):
+        return True  # 「…営業所(…をいう。))」 / 「の代表者、…」
+    if _unclosed(prev) > 0 and _unclosed(nxt) < 0:
+        return True  # a bracket opened before the break is closed after it
+    if _HIRAGANA.match(first):
+        return last not in _ENDS_SENTENCE and not _OPENER.match(nxt)
+    # 「…かつ、当該知的」 / 「財産権を…」: a sentence cut inside a word, kanji on both sides.
+    tail = re.split(r"[。．]", _PARENS.sub("", prev))[-1]
+    title = starts_marker(prev) and len(prev) <= 30  # 「イ. 伴走支援事業者の法人としての経験、能力」
+    return (
+        cut_words
+        and not title
+        and bool(_KANJI_KANA.match(last) and _KANJI.match(first))
+        and "、" in tail
+        and len(tail) >= 20
+        and not _LABEL_OR_ERA.match(nxt)
+    )

@@ -51,10 +51,10 @@ from pipeline.document import (
     WarningKind,
 )
 from pipeline.errors import CorruptPdfError, EncryptedPdfError, NotAPdfError, NoTextLayerError
-from pipeline.ingest.markers import HEADING_MARKER, SENTENCE_END, starts_marker, weak_marker
+from pipeline.ingest.markers import HEADING_MARKER, SENTENCE_END, continues_sentence, starts_marker, weak_marker
 from pipeline.ingest.normalize import NORMALIZATION, is_cjk, join_lines, repair, to_text
 
-PDF_READER = "pdf_reader.v1"
+PDF_READER = "pdf_reader.v2"  # v2: a sentence cut where a page ended is one block again
 
 # Characters closer than this (in points, both axes) with the same text are one
 # glyph printed twice to fake a bold weight.
@@ -611,6 +611,40 @@ def _blocks(pages: list[_Page]) -> list[Block]:
     return out
 
 
+def _pages(b: Block) -> tuple[int, int]:
+    """The first and the last page a block is on."""
+    return (b.prov[0].page_no or 0, b.prov[-1].page_no or 0) if b.prov else (0, 0)
+
+
+def _rejoin_cut_sentences(blocks: list[Block], vertical: frozenset[int] = frozenset()) -> list[Block]:
+    """Join a paragraph to the paragraph or item whose sentence it finishes (``continues_sentence``).
+
+    A sentence that runs on at the top of the next page after a short last line,
+    or past a footnote at the foot of the page, is read as two blocks; the
+    footnotes in between stay blocks of their own, after the joined one. Pages
+    set in vertical lines are left as they are.
+    """
+    out: list[Block] = []
+    for b in blocks:
+        k = len(out) - 1
+        while k >= 0 and out[k].kind is BlockKind.FOOTNOTE:
+            k -= 1
+        prev = out[k] if k >= 0 else None
+        if (
+            prev is not None
+            and b.kind is BlockKind.PARAGRAPH
+            and prev.kind in (BlockKind.PARAGRAPH, BlockKind.LIST_ITEM)
+            and not vertical.intersection(_pages(prev) + _pages(b))
+            and continues_sentence(prev.orig, b.orig, cut_words=_pages(b)[0] > _pages(prev)[1])
+        ):
+            orig = join_lines(prev.orig, b.orig)
+            joined = {"orig": orig, "text": to_text(orig), "prov": [*prev.prov, *b.prov], "bold": prev.bold and b.bold}
+            out[k] = prev.model_copy(update=joined)
+            continue
+        out.append(b)
+    return out
+
+
 def _open_error(path: Path, e: Exception) -> Exception:
     # pdfplumber wraps pdfminer's error as PdfminerException(original)
     inner = e.args[0] if isinstance(e, PdfminerException) and e.args and isinstance(e.args[0], Exception) else e
@@ -720,7 +754,7 @@ def read_pdf(path: str | Path, *, strict: bool = False, password: str = "") -> D
             page_no=1,
         )
     removed = _remove_running_lines(pages)
-    blocks = _blocks(pages)
+    blocks = _rejoin_cut_sentences(_blocks(pages), vertical=frozenset(p.info.page_no for p in pages if p.vertical))
     source = SourceFile(path=str(path), sha256="0" * 64, media_type="application/pdf", n_bytes=path.stat().st_size)
     return Document(
         source=source,

@@ -16,7 +16,7 @@ What the converted text looks like, and what is done about it:
   pipe tables → a table block with cells.
 - sentences and words broken across a blank line where a page ended (「ニ」 /
   「ーズ」, 「…以内に行わ」 / 「れるように…」), sometimes with a footnote between:
-  rejoined when the second part cannot open a sentence (see ``_continues``).
+  rejoined when the second part cannot open a sentence (see ``continues_sentence``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass, field
 
 from pipeline.document import Block, BlockKind, Cell, Provenance, Table
-from pipeline.ingest.markers import starts_marker
+from pipeline.ingest.markers import continues_sentence, starts_marker
 from pipeline.ingest.normalize import join_lines, repair, to_text
 
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
@@ -43,24 +43,7 @@ _RULE_CELL = re.compile(r"^\s*:?-*:?\s*$")  # a cell of a markdown rule row: ---
 _FOOTNOTE = re.compile(r"^\s*<sup>\s*[0-9０-９]+\s*</sup>")
 _RULE_LINE = re.compile(r"^\s*([-*_])(?:\s*\1){2,}\s*$")  # a markdown horizontal rule: ---
 _BOLD = re.compile(r"\*\*(.+?)\*\*", re.S)
-# A line that starts with one of these continues the word before it.
-_CONTINUES_WORD = set("ーァィゥェォッャュョヮヵヶぁぃぅぇぉっゃゅょゎ、。，．）」』】〕")
-_SENTENCE_END = set("。．.！？!?）)」』】〉》＞>:：")
-# Particles and endings no sentence or item opens with: a paragraph that starts
-# with one is the rest of the paragraph before.
-_NEVER_OPENS = set("をのがにへはるれらりっ")
-_HIRAGANA = re.compile(r"[ぁ-ゖ]")
-_KANJI = re.compile(r"[一-龥々]")
-_PARENS = re.compile(r"[(（][^()（）]*[)）]")
-_KANJI_KANA = re.compile(r"[一-龥々ァ-ヶー]")
-# A paragraph that opens with a label (「支援メニュー例：」) or an era date starts afresh.
-_LABEL_OR_ERA = re.compile(r"(?:[^。、]{1,12}[：:]|令和|平成|昭和)")
-# Words that open a new sentence although they start with hiragana.
-_OPENER = re.compile(
-    r"(?:なお|また|ただし|しかし|しかも|さらに|まず|および|おって|もし|もっとも|たとえば|ちなみに|すなわち|つまり"
-    r"|よって|したがって|ついては|つきましては|あらかじめ|いずれ|いわゆる|おおむね|すでに|すべて|ほか|ここ|そこ"
-    r"|この|その|これ|それ|あの|どの|こう|そう|こちら|そちら|ご|お)"
-)
+
 
 
 @dataclass
@@ -240,43 +223,8 @@ def _scan(lines: list[_Line]) -> list[_Piece]:
     return pieces
 
 
-def _unclosed(s: str) -> int:
-    """How many round brackets ``s`` opens and does not close (negative: closes more than it opens)."""
-    return s.count("(") + s.count("（") - s.count(")") - s.count("）")
-
-
-def _continues(prev: str, nxt: str) -> bool:
-    """Whether paragraph ``nxt`` is the rest of ``prev``, cut by a page break in the conversion.
-
-    The converted text puts a blank line (and sometimes a footnote) where a page
-    ended, even in the middle of a sentence: 「…代表機関に情報」 / 「管理統括責任者を
-    設置することを含む。)を構築すること」, 「…以内に行わ」 / 「れるように留意して行うこと。」.
-    """
-    if starts_marker(nxt):
-        return False
-    first, last = nxt[:1], prev[-1:]
-    if first in _CONTINUES_WORD and last not in _SENTENCE_END:
-        return True  # 「ニ」 / 「ーズ」
-    if first in _NEVER_OPENS and not prev.endswith(("。", "．")):
-        return True  # 「…営業所(…をいう。))」 / 「の代表者、…」
-    if _unclosed(prev) > 0 and _unclosed(nxt) < 0:
-        return True  # a bracket opened before the break is closed after it
-    if _HIRAGANA.match(first):
-        return last not in _SENTENCE_END and not _OPENER.match(nxt)
-    # 「…かつ、当該知的」 / 「財産権を…」: a sentence cut inside a word, kanji on both sides.
-    tail = re.split(r"[。．]", _PARENS.sub("", prev))[-1]
-    title = starts_marker(prev) and len(prev) <= 30  # 「イ. 伴走支援事業者の法人としての経験、能力」
-    return (
-        not title
-        and bool(_KANJI_KANA.match(last) and _KANJI.match(first))
-        and "、" in tail
-        and len(tail) >= 20
-        and not _LABEL_OR_ERA.match(nxt)
-    )
-
-
 def _rejoin_broken_lines(pieces: list[_Piece]) -> list[_Piece]:
-    """Join a paragraph to the paragraph or list item it continues (see ``_continues``).
+    """Join a paragraph to the paragraph or list item it continues (see ``continues_sentence``).
 
     Footnotes printed at the foot of the page in between are stepped over and
     stay as blocks of their own after the joined one.
@@ -292,7 +240,7 @@ def _rejoin_broken_lines(pieces: list[_Piece]) -> list[_Piece]:
             and p.kind is BlockKind.PARAGRAPH
             and prev.kind in (BlockKind.PARAGRAPH, BlockKind.LIST_ITEM)
             and prev.orig
-            and _continues(prev.orig, p.orig)
+            and continues_sentence(prev.orig, p.orig)
         ):
             prev.orig = join_lines(prev.orig, p.orig)
             prev.last = max(prev.last, p.last)
