@@ -67,6 +67,15 @@ advice; a pointer (「…を参照すること」) and an issuer reserving a rig
 (「ｂ …離職した場合」) is eligibility, as is 「…に該当する場合に適用する」; a contract or project
 term (「契約期間は、…」) and a labelled date (「募集開始日：…」) are deadlines.
 
+``modality_rules.v6`` follows guideline v2.2 and the errors on the fourth and fifth
+samples: in a grant manual (main actor 事業主) an act listed under a case or a
+requirement is a condition of the grant; the applicant's own posts and set-up under a
+qualification heading are eligibility; headings naming a class of persons (「…の身体
+障害者」) or a case (「…転換する場合」, 経過措置) make their bare items conditions; costs
+not paid, payment limits and a selection that may be lost are eligibility; a rule
+taking effect (「…から施行する」) binds nobody; a kanji numeral with a space (「六 …」)
+marks an item.
+
 The rule set is versioned as :data:`MODALITY_RULES`; change the name whenever a
 change to the tables below can change an output.
 """
@@ -89,7 +98,7 @@ __all__ = [
     "split_sentences",
 ]
 
-MODALITY_RULES = "modality_rules.v5"
+MODALITY_RULES = "modality_rules.v6"
 
 # Longest first, so that 伴走支援事業者 wins over 事業者 and 委託予定先 over 委託先.
 ACTORS: tuple[str, ...] = tuple(
@@ -165,6 +174,10 @@ _SUBJECT_MARKERS: tuple[str, ...] = ("が",)
 ELIGIBILITY_HEADING = re.compile(
     r"資格|要件|応募できる者|申請できる者|対象者|適格|欠格|経験[・、]?能力|対象経費|補助対象|支給対象|対象となる|応募条件|申請者及び"
     r"|(?:いずれか|全て|すべて)に該当する(?:者|もの|事業主)"
+    # a grant manual's case headings: 「イ 雇用する有期雇用労働者等を正規雇用労働者等に転換する場合」, 経過措置
+    r"|(?:する|した|される|された|である|となった)場合$|経過措置"
+    # a heading naming a class of persons: 「(ホ) 社会的事情により就職が著しく阻害されている者」「…の身体障害者」
+    r"|(?:[いるたのな]|障害)者$"
 )
 # Clause headings under which a 〜こと sentence is a nominalised aim or background, not a duty.
 DESCRIPTIVE_HEADING = re.compile(r"目的|背景|趣旨|経緯|概要|はじめに")
@@ -208,6 +221,8 @@ RULES: tuple[tuple[str, Modality, re.Pattern[str]], ...] = tuple(
     for name, modality, pattern in (
         # --- descriptions that only look like rules -------------------------------------
         ("none.assumption",     Modality.NONE, r"(?:想定|予定)(?:して|され|し)?(?:います|いる|おります|おり|です|である)" + _E),
+        # 「…変更があった場合には、不採択となることがあります」: a conditional loss of a selection (v2.1)
+        ("eligibility.may_lose", Modality.ELIGIBILITY, r"(?:不採択|採択(?:の)?取(?:り)?消し?|契約(?:の)?解除|対象外)と(?:なる|する)(?:場合|こと)が(?:あります|ある)" + _E),
         ("none.possibility",    Modality.NONE, r"(?:場合|こと)[がも](?:あります|ある|あり得ます|ございます)" + _E),
         ("none.not_necessarily", Modality.NONE, r"わけ(?:では|で)(?:ありません|ない)" + _E),
         ("none.purpose",        Modality.NONE, r"(?:を|が)目的と(?:する|します|している|しています)" + _E),
@@ -222,6 +237,8 @@ RULES: tuple[tuple[str, Modality, re.Pattern[str]], ...] = tuple(
         # 「…できない場合もありますのでご了承ください」: a possible outcome, not an instruction
         ("none.notice",         Modality.NONE, r"(?:場合|こと)(?:も|が)(?:あります|ある|ございます)(?:ので|ため)[、，]?[^。]{0,20}(?:了承|承知|理解)[^。]{0,12}" + _E),
         # 「事業実施には予算案の可決・成立が必要となります」: a condition on an event, not on an actor
+        # 「…「雇用安定事業の実施等について」は平成29年４月１日から施行する」: when a rule takes effect
+        ("none.enactment",      Modality.NONE, r"(?:から|より)(?:施行|適用)(?:する|します|される|されます)" + _E + r"|は廃止(?:する|します)" + _E),
         ("none.budget_condition", Modality.NONE, r"(?:成立|可決|議決)(?:等)?(?:が|を)必要と(?:なります|なる|します|する)" + _E),
         # --- due dates --------------------------------------------------------------------
         # a limit inside a condition (「3か月以内に離職した場合」) is not the main predicate
@@ -231,7 +248,8 @@ RULES: tuple[tuple[str, Modality, re.Pattern[str]], ...] = tuple(
         # --- eligibility: costs (経費) that can or cannot be charged -------------------------
         ("eligibility.cost",    Modality.ELIGIBILITY,
          r"(?:経費|費用|計上|旅費|賃借料|人件費)[^。]*(?:計上でき|計上することができ|含めることができ|認められ(?:ません|ない)"
-         r"|対象(?:と|に)(?:します|する|なります|なりません|しません)|対象外|自己負担|限り)"),
+         r"|対象(?:と|に)(?:します|する|なります|なりません|しません)|対象外|自己負担|限り"
+         r"|(?:支給|支払|支出)(?:され|し|い(?:たし)?|われ)(?:ません|ない))"),
         # --- eligibility: who may apply, what is covered -----------------------------------
         # 「会場借料の計上は不要とする」: the cost is not to be charged, not a favour to the applicant
         ("eligibility.cost_not_charged", Modality.ELIGIBILITY, r"計上(?:は|も)?(?:不要|必要(?:は|が)?(?:ない|ありません))"),
@@ -259,6 +277,8 @@ RULES: tuple[tuple[str, Modality, re.Pattern[str]], ...] = tuple(
         ("eligibility.cost_borne", Modality.ELIGIBILITY, r"(?:費用|経費|手数料)[^。]*負担(?:は(?:ありません|ない|生じません)|して(?:いただきます|いただく|ください)|となります|とします)" + _E),
         # 「事業規模の上限が5000万円となります」「…の支給申請上限人数は、…名までとする」: a cap on how much or how many
         ("eligibility.cap",     Modality.ELIGIBILITY, r"上限(?:額|人数|件数|数)?(?:は|が)[、，]?[^。]*(?:となります|とします|とする|です|である|まで)" + _E),
+        # 「支払額は、委託契約額の範囲内で、事業に要した費用の合計となります」: how much of the costs is paid (v2.2)
+        ("eligibility.payment", Modality.ELIGIBILITY, r"支払(?:額|金額)は[、，]?[^。]*(?:範囲内|上限|限度|以内)"),
         # 「各都道府県につき、1件」「一の都道府県につき一の申請とします」
         ("eligibility.per_unit", Modality.ELIGIBILITY, rf"につき[、，]?\s*(?:{_NUM}|一)\s*(?:件|名|人|回|申請|社|者)"),
         # 「…は、選定しません」「採択いたしません」
@@ -339,6 +359,11 @@ HEADING_RULES: tuple[tuple[str, re.Pattern[str], re.Pattern[str], Modality], ...
          + r"|(?:者|法人|団体|機関)" + _E
          + r"|を?必要と(?:します|する)" + _E + r"|を要(?:します|する)" + _E,
          Modality.ELIGIBILITY),
+        # The applicant's own organisation or posts under a qualification heading
+        # (「…経理統括責任者を設置すること」「…体制を構築すること」): what it must have, not an act of the work.
+        ("heading.eligibility_setup", ELIGIBILITY_HEADING.pattern,
+         r"(?:体制|責任者|管理者|担当者|統括者|マネージャー|人員|要員)(?:等)?(?:を|に)[^。、]{0,12}(?:構築|確保|設置|配置|整備|置|選任|にす)(?:する|く|る)?こと" + _E,
+         Modality.ELIGIBILITY),
         # Under 「事業の目的」 a 〜こと sentence is a nominalised aim (「…優位性を確立すること。」), not a duty.
         ("heading.descriptive_koto", DESCRIPTIVE_HEADING.pattern, r"[^なれ]こと" + _E, Modality.NONE),
         # A bare noun phrase listed under 「対象とならない経費」 or 「応募資格」: an item of the list.
@@ -410,11 +435,13 @@ _POLITE_SETTING = re.compile(r"(?:^|[、，])[^、，を]*[^とをの]と(?:し�
 APPLICANTS: tuple[str, ...] = ("応募者", "申請者", "提案者", "参加者")
 # Main actors of a procurement specification, who run whatever office the specification sets up.
 CONTRACTORS: tuple[str, ...] = ("受注者", "受託者")
+# Main actors of a grant manual (支給要領), whom its conditions qualify for the grant.
+GRANTEES: tuple[str, ...] = ("事業主",)
 
 # Leading list markers: ・, -, ①, (1), （１）, 1., １．, ア., イ , a., 【…】 is left alone (it is a label).
 _MARKER = re.compile(
     r"^(?:\s*(?:[-‐－•・●○◎◇◆■□▪※＊*]|[①-⑳㉑-㉟]|[（(]\s*[0-9０-９a-zA-Zａ-ｚア-ンｱ-ﾝｲ-ﾝ一-十]{1,3}\s*[）)]"
-    r"|[0-9０-９]{1,2}\s*[.．、)）](?![0-9０-９])|[一二三四五六七八九十]{1,2}\s*[.．]|[a-zａ-ｚ]\s*[.．]|[a-zａ-ｚ]\s+(?=[^\sa-zA-Zａ-ｚＡ-Ｚ])|[ア-ン]\s*[.．、\s　]|[ⅰ-ⅹⅠ-Ⅹ]\s*[.．]?|[0-9０-９]{1,2}\s+(?![0-9０-９]*\s*[年月日時分条項号名人件円%％万千億]))\s*)+"
+    r"|[0-9０-９]{1,2}\s*[.．、)）](?![0-9０-９])|[一二三四五六七八九十]{1,2}\s*[.．]|[一二三四五六七八九十]{1,2}[\s　](?=[^\s　年月日])|[a-zａ-ｚ]\s*[.．]|[a-zａ-ｚ]\s+(?=[^\sa-zA-Zａ-ｚＡ-Ｚ])|[ア-ン]\s*[.．、\s　]|[ⅰ-ⅹⅠ-Ⅹ]\s*[.．]?|[0-9０-９]{1,2}\s+(?![0-9０-９]*\s*[年月日時分条項号名人件円%％万千億]))\s*)+"
 )
 # The same markers for re.match(text, pos): '^' would only match at the very start of the text.
 _ITEM_START = re.compile(_MARKER.pattern.removeprefix("^"))
@@ -491,6 +518,16 @@ def classify(sentence: str, *, heading: str | None = None, default_subject: str 
         modality, rule = Modality.ELIGIBILITY, "eligibility.condition_item"
     if rule == "none.no_rule":
         modality, rule = _plain(text, heading, default_subject) or _aside(sentence, text, heading)
+    if (
+        rule == "obligation.koto"
+        and default_subject in GRANTEES
+        and heading
+        and ELIGIBILITY_HEADING.search(heading)
+        and find_subject(text) is None  # 「なお、事業主は、…周知を図ること」 states its duty-bearer: a duty
+    ):
+        # In a grant manual an act listed under a case or a requirement (「…正規雇用労働者等に転換すること」)
+        # is what qualifies the employer for the grant, not a duty (guideline v2.1).
+        modality, rule = Modality.ELIGIBILITY, "eligibility.grant_condition"
     if modality is Modality.NONE:
         return Classification(modality, None, rule)
     stated = find_subject(text)

@@ -67,6 +67,25 @@ unlabelled candidates left, and a source with fewer candidates than asked gives 
     --exclude modality_gold.jsonl --exclude modality_fresh.jsonl \
     --exclude modality_fresh2.jsonl --exclude modality_fresh3.jsonl --exclude modality_fresh4.jsonl \
     /tmp/exp/fresh5_unlabelled.jsonl
+
+fresh6 (tests/data/modality_fresh6.jsonl, 168 sentences): seed 6, 24 per source, excluding all six earlier files.
+
+The samples up to fresh6 were drawn with the PDF reader pdf_reader.v1. From commit d5977cf on
+(pdf_reader.v2 joins sentences cut at page ends) a PDF source yields slightly different candidates,
+so to redraw a sample exactly, run this script from a checkout of e05c427 with that checkout first
+on the path (PYTHONPATH=<checkout>); the .txt sources are split line by line and are unaffected:
+
+  cd /work/main && .venv/bin/python tests/data/make_modality_sample.py --seed 6 --per-source 24 \
+    --source corpora/chiiki-dx/2025/chiiki-dx_fy2025_bansou-jigyosha_mri.txt \
+    --source corpora/chiiki-dx/2026/chiiki-dx_fy2026_bansou-jigyosha_nttdata-strategy.txt \
+    --source corpora/digital-jinzai/2026/digital-jinzai-platform_fy2026_meti.txt \
+    --source corpora/yorozu/2026/yorozu-shien-kyoten_fy2026_tohoku-meti.txt \
+    --source tests/data/realpdfs/tokyo_shiyousho_yamasaki_kasetsu_kariire.pdf \
+    --source tests/data/realpdfs/mhlw_tsuchi_H26-11.pdf \
+    --source tests/data/realpdfs/mhlw_koyohoken_gyomu_50301_R7-10.pdf \
+    --exclude modality_gold.jsonl --exclude modality_fresh.jsonl --exclude modality_fresh2.jsonl \
+    --exclude modality_fresh3.jsonl --exclude modality_fresh4.jsonl --exclude modality_fresh5.jsonl \
+    /tmp/exp/fresh6_unlabelled.jsonl
 """
 
 from __future__ import annotations
