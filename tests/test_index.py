@@ -210,3 +210,23 @@ def test_ivf_recall_against_exact() -> None:
     recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(exact, approx, strict=True)])
     assert recall >= 0.9
     assert ivf.remove(ids[:10]) == 10 and ivf.ntotal == 19_990
+
+
+QUERY_SETS = ["search_queries.jsonl", "search_queries_heldout.jsonl", "search_queries_heldout2.jsonl"]
+
+
+@pytest.mark.parametrize("queries", QUERY_SETS)
+def test_query_sets_name_clauses_that_exist(ingested: Callable[[Path], Document], queries: str) -> None:
+    """This test ensures that every relevant clause of the search query sets exists in the corpus PDFs that
+    bench/search_quality.py indexes, so that no question is unanswerable by construction."""
+    import json
+
+    from conftest import DATA
+
+    paths = {p.stem: {c.path for c in segment(ingested(p)).iter_clauses()} for p in sorted(CORPORA.rglob("*.pdf"))}
+    missing = []
+    for line in (DATA / queries).read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            q = json.loads(line)
+            missing += [(q["id"], r["doc"], r["path"]) for r in q["relevant"] if r["path"] not in paths[r["doc"]]]
+    assert not missing
