@@ -38,7 +38,7 @@ from pipeline.document import (
     Reference,
 )
 
-HEADING_RULES = "heading_rules.v1"
+HEADING_RULES = "heading_rules.v2"  # v2: a bare 「1 」 is a marker in an annex that does not number with 「1.」
 # A marker block at most this long, not ending in 。, is a heading; longer ones are items.
 HEADING_MAX_CHARS = 60
 # A short first phrase before a space ("(2)提出期限 令和7年3月21日") is the item's heading.
@@ -362,11 +362,19 @@ class _Builder:
             for b in self.doc.blocks
         ]
         self.contents = _contents_pages(self.doc, markers)
-        # Learned per document: where the call numbers with 「1.」, a bare 「1 」 opens a
-        # sentence (「1 支援地域あたり最大…」), not a clause.
-        styles = {m.readings[0].kind for m in markers if m is not None}
-        if "arabic" in styles:
-            markers = [None if m is not None and m.readings[0].kind == "arabic_space" else m for m in markers]
+        # Learned per part (the body, each annex): where a part numbers with 「1.」, a bare
+        # 「1 」 opens a sentence (「1 支援地域あたり最大…」), not a clause; an annex with its own
+        # numbering (「別添2 情報保護・管理要領」: 「1 作業開始前の遵守事項」) keeps it.
+        parts: list[int] = []
+        part = 0
+        for m in markers:
+            part += m is not None and m.readings[0].kind == "annex"
+            parts.append(part)
+        dotted = {p for m, p in zip(markers, parts, strict=True) if m is not None and m.readings[0].kind == "arabic"}
+        markers = [
+            None if m is not None and m.readings[0].kind == "arabic_space" and p in dotted else m
+            for m, p in zip(markers, parts, strict=True)
+        ]
         # The front matter ends at the first marker of the document's top numbering: the
         # highest-ranking type that appears starting from 1 (Ⅰ in most calls, １ in a 通知).
         firsts = {r.kind for m in markers if m is not None for r in m.readings if r.value == 1}

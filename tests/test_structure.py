@@ -226,3 +226,19 @@ def test_contents_pages_without_leaders_are_not_body(ingested):
     top = [c.path for c in doc.clauses]
     assert top[:2] == ["0100", "0200"] and not any("#" in p for p in top)
     assert min(p.page_no for c in doc.clauses[:1] for p in c.prov if p.page_no) >= 3
+
+
+def test_annex_with_its_own_bare_numbering(ingested):
+    """This test ensures that an annex numbering its sections 「1 」「2 」 (別添 情報保護・管理要領) gets them as
+    clauses, although the body numbers with 「1.」 and treats a bare 「1 」 there as text."""
+    for path, annex in ((FY2026, "別添2"), (FY2025, "別添3")):
+        doc = segment(ingested(path.with_suffix(".txt")))
+        by_path = {c.path: c for c in doc.iter_clauses()}
+        assert [by_path[f"{annex}.{i}"].heading for i in (1, 2, 3)] == [
+            "作業開始前の遵守事項",
+            "請負作業中の遵守事項",
+            "請負作業完了時の遵守事項",
+        ]
+        assert by_path[f"{annex}.1.(1)"].heading == "情報取扱者等の指定"
+        assert by_path[f"{annex}.3.(1)"].heading == "情報返却等処理"
+        assert not any(p.startswith(f"{annex}.1.(6).(") for p in by_path)  # 2's items no longer under (6)
