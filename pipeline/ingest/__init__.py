@@ -32,7 +32,7 @@ from pipeline.errors import (
     UnsupportedFormatError,
 )
 from pipeline.ingest.normalize import NORMALIZATION
-from pipeline.ingest.pdf import read_pdf
+from pipeline.ingest.pdf import PDF_READER, read_pdf
 from pipeline.ingest.text import parse_text
 
 __all__ = [
@@ -54,8 +54,6 @@ CorpusEntry = dict[str, str]
 
 def is_current(produced_by: dict[str, str]) -> bool:
     """Whether a document was read by this koubo's readers (else a cached copy is stale: read it again)."""
-    from pipeline.ingest.pdf import PDF_READER
-
     return produced_by.get("ingest") in (TEXT_READER, PDF_READER) and produced_by.get("normalize") == NORMALIZATION
 
 

@@ -8,6 +8,12 @@ The clause tree (issue #3) parses the markers themselves; here they only split.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+from pipeline.document import BlockKind
+
+T = TypeVar("T")
 
 # Markers that open a list item or a heading: numbering as printed in Japanese
 # administrative documents, and bullets.
@@ -121,3 +127,38 @@ def continues_sentence(prev: str, nxt: str, *, cut_words: bool = True) -> bool:
         and len(tail) >= 20
         and not _LABEL_OR_ERA.match(nxt)
     )
+
+
+def rejoin_cut_sentences(
+    pieces: Iterable[T],
+    *,
+    kind: Callable[[T], BlockKind],
+    orig: Callable[[T], str],
+    cut_words: Callable[[T, T], bool | None],
+    join: Callable[[T, T], T],
+) -> list[T]:
+    """Join each paragraph to the paragraph or list item whose sentence it finishes (``continues_sentence``).
+
+    Footnotes printed at the foot of the page in between are stepped over and stay
+    pieces of their own, after the joined one. Both readers use it on their own
+    pieces: ``cut_words(prev, piece)`` says whether a kanji word may be cut there
+    (``None``: never join these two), ``join(prev, piece)`` makes the joined piece.
+    """
+    out: list[T] = []
+    for p in pieces:
+        k = len(out) - 1
+        while k >= 0 and kind(out[k]) is BlockKind.FOOTNOTE:
+            k -= 1
+        prev = out[k] if k >= 0 else None
+        if (
+            prev is not None
+            and kind(p) is BlockKind.PARAGRAPH
+            and kind(prev) in (BlockKind.PARAGRAPH, BlockKind.LIST_ITEM)
+            and orig(prev)
+            and (cut := cut_words(prev, p)) is not None
+            and continues_sentence(orig(prev), orig(p), cut_words=cut)
+        ):
+            out[k] = join(prev, p)
+            continue
+        out.append(p)
+    return out

@@ -51,7 +51,7 @@ from pipeline.document import (
     WarningKind,
 )
 from pipeline.errors import CorruptPdfError, EncryptedPdfError, NotAPdfError, NoTextLayerError
-from pipeline.ingest.markers import HEADING_MARKER, SENTENCE_END, continues_sentence, starts_marker, weak_marker
+from pipeline.ingest.markers import HEADING_MARKER, SENTENCE_END, rejoin_cut_sentences, starts_marker, weak_marker
 from pipeline.ingest.normalize import NORMALIZATION, is_cjk, join_lines, repair, to_text
 
 PDF_READER = "pdf_reader.v2"  # v2: a sentence cut where a page ended is one block again
@@ -617,32 +617,22 @@ def _pages(b: Block) -> tuple[int, int]:
 
 
 def _rejoin_cut_sentences(blocks: list[Block], vertical: frozenset[int] = frozenset()) -> list[Block]:
-    """Join a paragraph to the paragraph or item whose sentence it finishes (``continues_sentence``).
-
-    A sentence that runs on at the top of the next page after a short last line,
-    or past a footnote at the foot of the page, is read as two blocks; the
-    footnotes in between stay blocks of their own, after the joined one. Pages
-    set in vertical lines are left as they are.
+    """Blocks whose sentence runs on at the top of the next page after a short last line, or past a
+    footnote, joined again (``rejoin_cut_sentences``); a kanji word is taken as cut only across a page,
+    and pages set in vertical lines are left as they are.
     """
-    out: list[Block] = []
-    for b in blocks:
-        k = len(out) - 1
-        while k >= 0 and out[k].kind is BlockKind.FOOTNOTE:
-            k -= 1
-        prev = out[k] if k >= 0 else None
-        if (
-            prev is not None
-            and b.kind is BlockKind.PARAGRAPH
-            and prev.kind in (BlockKind.PARAGRAPH, BlockKind.LIST_ITEM)
-            and not vertical.intersection(_pages(prev) + _pages(b))
-            and continues_sentence(prev.orig, b.orig, cut_words=_pages(b)[0] > _pages(prev)[1])
-        ):
-            orig = join_lines(prev.orig, b.orig)
-            joined = {"orig": orig, "text": to_text(orig), "prov": [*prev.prov, *b.prov], "bold": prev.bold and b.bold}
-            out[k] = prev.model_copy(update=joined)
-            continue
-        out.append(b)
-    return out
+
+    def cut_words(prev: Block, b: Block) -> bool | None:
+        if vertical.intersection(_pages(prev) + _pages(b)):
+            return None
+        return _pages(b)[0] > _pages(prev)[1]
+
+    def join(prev: Block, b: Block) -> Block:
+        orig = join_lines(prev.orig, b.orig)
+        joined = {"orig": orig, "text": to_text(orig), "prov": [*prev.prov, *b.prov], "bold": prev.bold and b.bold}
+        return prev.model_copy(update=joined)
+
+    return rejoin_cut_sentences(blocks, kind=lambda b: b.kind, orig=lambda b: b.orig, cut_words=cut_words, join=join)
 
 
 def _open_error(path: Path, e: Exception) -> Exception:

@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass, field
 
 from pipeline.document import Block, BlockKind, Cell, Provenance, Table
-from pipeline.ingest.markers import continues_sentence, starts_marker
+from pipeline.ingest.markers import rejoin_cut_sentences, starts_marker
 from pipeline.ingest.normalize import join_lines, repair, to_text
 
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
@@ -223,30 +223,17 @@ def _scan(lines: list[_Line]) -> list[_Piece]:
     return pieces
 
 
-def _rejoin_broken_lines(pieces: list[_Piece]) -> list[_Piece]:
-    """Join a paragraph to the paragraph or list item it continues (see ``continues_sentence``).
+def _join(prev: _Piece, p: _Piece) -> _Piece:
+    prev.orig = join_lines(prev.orig, p.orig)
+    prev.last = max(prev.last, p.last)
+    return prev
 
-    Footnotes printed at the foot of the page in between are stepped over and
-    stay as blocks of their own after the joined one.
-    """
-    out: list[_Piece] = []
-    for p in pieces:
-        k = len(out) - 1
-        while k >= 0 and out[k].kind is BlockKind.FOOTNOTE:
-            k -= 1
-        prev = out[k] if k >= 0 else None
-        if (
-            prev is not None
-            and p.kind is BlockKind.PARAGRAPH
-            and prev.kind in (BlockKind.PARAGRAPH, BlockKind.LIST_ITEM)
-            and prev.orig
-            and continues_sentence(prev.orig, p.orig)
-        ):
-            prev.orig = join_lines(prev.orig, p.orig)
-            prev.last = max(prev.last, p.last)
-            continue
-        out.append(p)
-    return out
+
+def _rejoin_broken_lines(pieces: list[_Piece]) -> list[_Piece]:
+    """Sentences and words cut where a page ended, joined again (``rejoin_cut_sentences``)."""
+    return rejoin_cut_sentences(
+        pieces, kind=lambda p: p.kind, orig=lambda p: p.orig, cut_words=lambda _a, _b: True, join=_join
+    )
 
 
 def _to_block(p: _Piece) -> Block:
