@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml
 	$(PIP) install --upgrade pip
 	# the CPU build on disk, before anything that pulls torch (any other version pulls CUDA)
 	$(PIP) install torch==2.13.0
-	$(PIP) install -e '.[dev,nlp,index,diff]'
+	$(PIP) install -e '.[dev,nlp,index,diff,serve]'
 	@touch $(STAMP)
 
 models: $(MODEL)

@@ -21,12 +21,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from pipeline import __version__
-from pipeline.document import Clause, Document, IngestResult, IngestStatus, Modality, Provenance, Requirement
+from pipeline.document import Document, IngestResult, IngestStatus, Modality, Provenance, Requirement
 from pipeline.errors import PipelineError, SchemaVersionError, SourceNotFoundError
 from pipeline.ingest import ingest_path, is_current, load_manifest, sha256_file
 from pipeline.nlp import find_requirements
 from pipeline.settings import Settings
-from pipeline.structure import iter_outline, segment
+from pipeline.structure import iter_outline, outline_record, segment
 from pipeline.utils import write_text_atomic
 
 app = typer.Typer(
@@ -330,22 +330,6 @@ def _where(prov: list[Provenance]) -> str:
     return f"L{min(lines)}" if lines else ""
 
 
-def _outline_node(c: Clause, include_items: bool) -> dict[str, object]:
-    return {
-        "path": c.path,
-        "label": c.label,
-        "heading": c.heading,
-        "level": c.level,
-        "text": c.text,
-        "pages": _pages(c.prov),
-        "children": [_outline_node(x, include_items) for x in c.children if include_items or not _is_item(x)],
-    }
-
-
-def _is_item(c: Clause) -> bool:
-    return c.marker.split(":")[0] in ("bullet", "circled")
-
-
 @app.command()
 def outline(
     doc: Annotated[str, typer.Argument(help="A source file (pdf, txt, md), a document JSON file, or a document id.")],
@@ -362,7 +346,7 @@ def outline(
         _fail(e)
         return
     if fmt == "json":
-        nodes = [_outline_node(c, items) for c in document.clauses]
+        nodes = [outline_record(c, include_items=items) for c in document.clauses]
         sys.stdout.write(json.dumps(nodes, ensure_ascii=False, indent=1) + "\n")
         return
     for c in iter_outline(document.clauses, include_items=items):
@@ -462,7 +446,7 @@ def _table_preview(orig: str) -> str:
 
 # The index/search and diff commands live in their own modules (this one would pass ~600 lines);
 # importing them registers them on `app`.
-from pipeline import cli_diff, cli_index  # noqa: E402, F401
+from pipeline import cli_diff, cli_index, cli_serve  # noqa: E402, F401
 
 if __name__ == "__main__":
     app()

@@ -20,7 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from pipeline.cli import _fail, _progress, app, err, load_document, write_atomic
-from pipeline.diff import diff_documents
+from pipeline.diff import change_record, diff_documents
 from pipeline.document import Change, DocumentDiff, SourceFile
 from pipeline.errors import PipelineError
 from pipeline.settings import Settings
@@ -33,30 +33,13 @@ def _diff(old: str, new: str, settings: Settings) -> DocumentDiff:
     return diff_documents(segment(load_document(old, settings)), segment(load_document(new, settings)))
 
 
-def _change_json(c: Change) -> dict[str, object]:
-    return {
-        "kind": c.kind.value,
-        "substantive": c.substantive,
-        "category": c.category.value,
-        "reason": c.reason,
-        "old_path": c.old_path,
-        "new_path": c.new_path,
-        "old_text": c.old_text,
-        "new_text": c.new_text,
-        "diff": [op.model_dump() for op in c.diff],
-        "values": [
-            {"type": v.type.value, "old": v.old, "new": v.new, "delta": v.delta} for v in c.values
-        ],
-    }
-
-
 def _diff_json(diff: DocumentDiff, substantive_only: bool) -> str:
     def call(s: SourceFile) -> dict[str, object]:
         return {"path": s.path, "id": s.sha256[:12], "title": s.title, "fiscal_year": s.fiscal_year,
                 "secretariat": s.secretariat}  # fmt: skip
 
     changes = [c for c in diff.changes if c.substantive or not substantive_only]
-    data = {"old": call(diff.old), "new": call(diff.new), "changes": [_change_json(c) for c in changes]}
+    data = {"old": call(diff.old), "new": call(diff.new), "changes": [change_record(c) for c in changes]}
     return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
 
 
@@ -159,7 +142,7 @@ def changes(
         _fail(e)
         return
     if fmt == "json":
-        data = [[{**_change_json(c), "score": round(s, 6)} for c, s in hits] for hits in answers]
+        data = [[{**change_record(c), "score": round(s, 6)} for c, s in hits] for hits in answers]
         sys.stdout.write(json.dumps(data if queries is not None else data[0], ensure_ascii=False, indent=1) + "\n")
         return
     out = Console(width=None if sys.stdout.isatty() else 200, highlight=False)

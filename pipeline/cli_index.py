@@ -32,7 +32,7 @@ from pipeline.errors import PipelineError
 from pipeline.index import ClauseIndex, Embedder
 from pipeline.index.dense import IndexKind
 from pipeline.ingest import sha256_file
-from pipeline.search import SearchFilters, SearchMode, search_many
+from pipeline.search import SearchFilters, SearchMode, hit_record, search_many
 from pipeline.settings import Settings
 
 MAX_QUERY_CHARS = 500
@@ -174,7 +174,7 @@ def search(
         _fail(e)
         return
     if fmt == "json":
-        data = [[_hit_json(h) for h in hits] for hits in results]
+        data = [[hit_record(h) for h in hits] for hits in results]
         sys.stdout.write(json.dumps(data if queries is not None else data[0], ensure_ascii=False, indent=1) + "\n")
         return
     out = Console(width=None if sys.stdout.isatty() else 200, highlight=False)
@@ -199,23 +199,6 @@ def _doc_id(ix: ClauseIndex, ref: str, settings: Settings) -> str:
     if len(found) != 1:
         raise PipelineError(f"{ref}: {'no' if not found else 'more than one'} indexed document has this id")
     return found[0]
-
-
-def _hit_json(h: Hit) -> dict[str, object]:
-    return {
-        "doc": h.doc,
-        "title": h.title,
-        "fiscal_year": h.fiscal_year,
-        "clause_path": h.clause_path,
-        "heading": h.heading,
-        "text": h.text,
-        "score": round(h.score, 6),
-        "pages": h.pages,
-        "lines": list(h.lines) if h.lines else None,
-        "marks": [list(m) for m in h.marks],
-        "programme": h.programme,
-        "modalities": [m.value for m in h.modalities],
-    }
 
 
 def _print_hits(out: Console, query: str, hits: list[Hit]) -> None:

@@ -50,9 +50,9 @@ from pipeline.document import (
 )
 from pipeline.nlp.values import extract_values
 
-__all__ = ["DIFF_RULES", "MIN_MATCH", "diff_documents"]
+__all__ = ["DIFF_RULES", "MIN_MATCH", "change_record", "diff_documents"]
 
-DIFF_RULES = "diff_rules.v1"
+DIFF_RULES = "diff_rules.v2"  # v2: values shown compact, shared qualifiers left out
 MIN_MATCH = 0.45  # below this alignment score two clauses are not the same clause
 MOVE_MIN = 0.8  # text similarity at which a clause pairs with one under another parent (moved)
 TEXT_WEIGHT, HEADING_WEIGHT, PATH_WEIGHT = 0.6, 0.25, 0.15
@@ -236,8 +236,8 @@ def _value_changes(old: Sequence[Value], new: Sequence[Value]) -> list[ValueChan
             out.append(
                 ValueChange(
                     type=vtype,
-                    old=_shown(o) if o else None,
-                    new=_shown(n) if n else None,
+                    old=_shown(o, n) if o else None,
+                    new=_shown(n, o) if n else None,
                     old_normalized=o.normalized if o else None,
                     new_normalized=n.normalized if n else None,
                     delta=_delta(o, n),
@@ -246,10 +246,24 @@ def _value_changes(old: Sequence[Value], new: Sequence[Value]) -> list[ValueChan
     return out
 
 
-def _shown(v: Value) -> str:
-    """The value as printed, with what qualifies it: 「7,000 万円（程度, 税込）」."""
-    q = [w for w in (v.qualifier or "").split(",") if w and w not in v.raw]
-    return f"{v.raw}（{', '.join(q)}）" if q else v.raw
+def _shown(v: Value, other: Value | None = None) -> str:
+    """The value as printed, for a reader: 「1 億円（上限, 税込）」 beside 「7,000 万円程度（上限, 税込）」 reads
+    「1億円 → 7,000万円程度」.
+
+    Spaces inside a number, date or amount are the extraction's, not the author's, and go. A qualifier
+    both sides share (上限, 税込) is not news and is left out; one that differs is shown, after the
+    value where Japanese writes it so (程度, 以内, まで), otherwise in brackets.
+    """
+    raw = re.sub(r"\s+", "", v.raw) if v.type in _COMPACT_TYPES else v.raw
+    shared = set((other.qualifier or "").split(",")) if other is not None else set()
+    quals = [w for w in (v.qualifier or "").split(",") if w and w not in v.raw and w not in shared]
+    suffix = "".join(w for w in quals if w in _SUFFIX_QUALIFIERS)
+    rest = [w for w in quals if w not in _SUFFIX_QUALIFIERS]
+    return raw + suffix + (f"（{', '.join(rest)}）" if rest else "")
+
+
+_COMPACT_TYPES = {ValueType.AMOUNT, ValueType.COUNT, ValueType.RATE, ValueType.DATE}
+_SUFFIX_QUALIFIERS = {"程度", "以内", "以上", "以下", "未満", "まで", "前後", "超"}
 
 
 def _delta(o: Value | None, n: Value | None) -> str | None:
@@ -324,6 +338,26 @@ def diff_documents(old: Document, new: Document) -> DocumentDiff:
     changes += _unmatched(new_nodes, matched_new, ChangeKind.ADDED, new.source.fiscal_year)
     changes.sort(key=lambda c: (not c.substantive, -c.importance, c.new_path or c.old_path or ""))
     return DocumentDiff(old=old.source, new=new.source, changes=changes, produced_by={"diff": DIFF_RULES})
+
+
+def change_record(c: Change) -> dict[str, object]:
+    """A change item as JSON data (``koubo diff --format json``, ``koubo changes`` and the server's API)."""
+    return {
+        "kind": c.kind.value,
+        "substantive": c.substantive,
+        "category": c.category.value,
+        "reason": c.reason,
+        "old_path": c.old_path,
+        "new_path": c.new_path,
+        "old_heading": c.old_heading,
+        "new_heading": c.new_heading,
+        "old_text": c.old_text,
+        "new_text": c.new_text,
+        "old_pages": c.old_pages,
+        "new_pages": c.new_pages,
+        "diff": [op.model_dump() for op in c.diff],
+        "values": [{"type": v.type.value, "old": v.old, "new": v.new, "delta": v.delta} for v in c.values],
+    }
 
 
 def _pair_change(

@@ -348,6 +348,7 @@ class Hit(_Frozen):
     modalities: list[Modality] = []  # kinds of requirement the clause states
     dense_rank: int | None = None  # 1-based rank in each list that found it (None: not in that list)
     sparse_rank: int | None = None
+    clause_id: int | None = None  # the clause's id in the index it was found in
 
 
 # --- cross-year comparison (issue #5) ---------------------------------------------------------

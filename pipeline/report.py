@@ -43,9 +43,15 @@ __all__ = [
     "FRAME_COLUMNS",
     "KIND_LABELS",
     "REPORT_FORMAT",
+    "call_label",
+    "change_paths",
+    "change_sides",
     "diff_frame",
+    "extra_values",
     "html_report",
     "markdown_summary",
+    "nendo",
+    "ordered_changes",
     "shinkyu_html",
     "write_csv",
     "write_json",
@@ -97,7 +103,7 @@ def _path_key(path: str) -> tuple[tuple[int, int, str], ...]:
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", path) if p)
 
 
-def _ordered(diff: DocumentDiff) -> list[Change]:
+def ordered_changes(diff: DocumentDiff) -> list[Change]:
     """Substantive first, then by importance (highest first), then by place in the new call (or the old one)."""
     return sorted(
         diff.changes,
@@ -115,18 +121,18 @@ def _value_text(v: ValueChange) -> str:
     return f"{v.type.value}: {v.old or '—'} → {v.new or '—'}{delta}"
 
 
-def _extra_values(c: Change) -> list[str]:
+def extra_values(c: Change) -> list[str]:
     """Value deltas the reason does not already spell out (diff.py often puts them in the reason)."""
     return [t for t in map(_value_text, c.values) if t not in c.reason]
 
 
-def _paths(c: Change) -> str:
+def change_paths(c: Change) -> str:
     if c.old_path and c.new_path and c.old_path != c.new_path:
         return f"{c.old_path} → {c.new_path}"
     return c.new_path or c.old_path or ""
 
 
-def _nendo(year: int | None) -> str:
+def nendo(year: int | None) -> str:
     """2025 → 「令和7年度（FY2025）」."""
     if year is None:
         return ""
@@ -139,10 +145,10 @@ def _nendo(year: int | None) -> str:
     return f"{era}（FY{year}）"
 
 
-def _call_label(src: SourceFile) -> str:
+def call_label(src: SourceFile) -> str:
     """「地域DX推進事業 公募要領（令和7年度（FY2025）・事務局: 株式会社A）」."""
     title = src.title or Path(src.path).name
-    extra = [x for x in (_nendo(src.fiscal_year), f"事務局: {src.secretariat}" if src.secretariat else "") if x]
+    extra = [x for x in (nendo(src.fiscal_year), f"事務局: {src.secretariat}" if src.secretariat else "") if x]
     return f"{title}（{'・'.join(extra)}）" if extra else title
 
 
@@ -152,12 +158,12 @@ def _remark(c: Change) -> list[str]:
     head = f"{KIND_LABELS[c.kind]}・{CATEGORY_LABELS[c.category]}・{weight}"
     lines = [head]
     if c.kind in (ChangeKind.MOVED, ChangeKind.RENUMBERED) and c.old_path != c.new_path:
-        lines.append(_paths(c))
+        lines.append(change_paths(c))
     lines.append(c.reason)
-    return lines + _extra_values(c)
+    return lines + extra_values(c)
 
 
-def _sides(c: Change) -> tuple[list[_Run], list[_Run]]:
+def change_sides(c: Change) -> tuple[list[_Run], list[_Run]]:
     """The old and the new text as runs, changed runs flagged (deleted on the old side, inserted on the new)."""
     if c.diff:
         old = [(op.text, op.op == "delete") for op in c.diff if op.op != "insert"]
@@ -232,7 +238,7 @@ def diff_frame(diff: DocumentDiff) -> pd.DataFrame:
             "values": "; ".join(_value_text(v) for v in c.values),
             "importance": float(c.importance),
         }
-        for c in _ordered(diff)
+        for c in ordered_changes(diff)
     ]
     frame = pd.DataFrame(rows, columns=list(FRAME_COLUMNS))
     return frame.astype({"substantive": bool, "importance": float})
@@ -289,20 +295,20 @@ def markdown_summary(diff: DocumentDiff) -> str:
     """
     kinds, cats, n_sub = _counts(diff)
     lines = [
-        f"# 公募要領の変更: {_md(_call_label(diff.old))} → {_md(_call_label(diff.new))}",
+        f"# 公募要領の変更: {_md(call_label(diff.old))} → {_md(call_label(diff.new))}",
         "",
         f"- 変更 {len(diff.changes)} 件: 実質的 (substantive) {n_sub} 件、形式的 (editorial) "
         f"{len(diff.changes) - n_sub} 件",
     ]
     if diff.changes:
         lines += [f"- 種別: {_count_text(kinds, KIND_LABELS)}", f"- 分野: {_count_text(cats, CATEGORY_LABELS)}"]
-    substantive = [c for c in _ordered(diff) if c.substantive]
+    substantive = [c for c in ordered_changes(diff) if c.substantive]
     if substantive:
         lines += ["", "## 実質的な変更", ""]
         for i, c in enumerate(substantive, 1):
-            where = _location(_paths(c), c.new_heading or c.old_heading)
+            where = _location(change_paths(c), c.new_heading or c.old_heading)
             item = f"{i}. **{CATEGORY_LABELS[c.category]}** ({KIND_LABELS[c.kind]}) {_md(where)}: {_md(c.reason)}"
-            extra = _extra_values(c)
+            extra = extra_values(c)
             lines.append(item + (f" — {_md('; '.join(extra))}" if extra else ""))
     editorial = [c for c in diff.changes if not c.substantive]
     lines.append("")
@@ -452,7 +458,7 @@ def _badge(c: Change) -> str:
 
 
 def _values_html(c: Change) -> str:
-    extra = _extra_values(c)
+    extra = extra_values(c)
     return f'<ul class="values">{"".join(f"<li>{_e(v)}</li>" for v in extra)}</ul>' if extra else ""
 
 
@@ -464,7 +470,7 @@ def _data_attrs(c: Change, extra_class: str = "") -> str:
 def _calls_table(diff: DocumentDiff) -> str:
     fields: list[tuple[str, Callable[[SourceFile], object]]] = [
         ("公募名 Title", lambda s: s.title or ""),
-        ("年度 FY", lambda s: _nendo(s.fiscal_year)),
+        ("年度 FY", lambda s: nendo(s.fiscal_year)),
         ("事務局 Secretariat", lambda s: s.secretariat or ""),
         ("発出 Issuer", lambda s: s.issuer or ""),
         ("ファイル File", lambda s: Path(s.path).name),
@@ -497,9 +503,9 @@ def html_report(diff: DocumentDiff) -> str:
     Example:
         >>> Path("report.html").write_text(html_report(d), encoding="utf-8")  # doctest: +SKIP
     """
-    ordered = _ordered(diff)
+    ordered = ordered_changes(diff)
     kinds, cats, n_sub = _counts(diff)
-    title = f"新旧比較: {_call_label(diff.old)} → {_call_label(diff.new)}"
+    title = f"新旧比較: {call_label(diff.old)} → {call_label(diff.new)}"
     body: list[str] = [
         "<header>",
         '<h1>公募要領 新旧比較 <span class="en">Comparison of two calls for proposals</span></h1>',
@@ -542,7 +548,7 @@ def html_report(diff: DocumentDiff) -> str:
         for c in ranked:
             body.append(
                 f'<li {_data_attrs(c)}>{_badge(c)} <span class="kind">{_e(KIND_LABELS[c.kind])}</span> '
-                f'<span class="path">{_e(_paths(c))}</span> {_e(c.new_heading or c.old_heading or "")} '
+                f'<span class="path">{_e(change_paths(c))}</span> {_e(c.new_heading or c.old_heading or "")} '
                 f'<a class="noprint" href="#c{number[id(c)]}">→ 対照表</a>'
                 f'<div class="reason">{_e(c.reason)}</div>{_values_html(c)}</li>'
             )
@@ -556,16 +562,16 @@ def html_report(diff: DocumentDiff) -> str:
     if ordered:
         body += [
             '<table class="sbs"><colgroup><col class="n"><col class="meta"><col><col></colgroup>',
-            f"<thead><tr><th>#</th><th>変更 Change</th><th>旧 Old {_e(_nendo(diff.old.fiscal_year))}</th>"
-            f"<th>新 New {_e(_nendo(diff.new.fiscal_year))}</th></tr></thead><tbody>",
+            f"<thead><tr><th>#</th><th>変更 Change</th><th>旧 Old {_e(nendo(diff.old.fiscal_year))}</th>"
+            f"<th>新 New {_e(nendo(diff.new.fiscal_year))}</th></tr></thead><tbody>",
         ]
         for c in ordered:
-            old_runs, new_runs = _sides(c)
+            old_runs, new_runs = change_sides(c)
             pages = _pages_text(c)
             meta = (
                 f'{_badge(c)} <span class="kind">{_e(KIND_LABELS[c.kind])}</span> '
                 f"{'<b>実質的</b>' if c.substantive else '形式的'}"
-                f'<div class="path">{_e(_paths(c))}</div>'
+                f'<div class="path">{_e(change_paths(c))}</div>'
                 f'<div class="reason">{_e(c.reason)}</div>{_values_html(c)}'
                 + (f'<div class="en">{_e(pages)}</div>' if pages else "")
             )
@@ -608,8 +614,8 @@ def shinkyu_html(diff: DocumentDiff) -> str:
         The HTML page (``lang="ja"``, UTF-8), without scripts.
     """
     rows = []
-    for c in _ordered(diff):
-        old_runs, new_runs = _sides(c)
+    for c in ordered_changes(diff):
+        old_runs, new_runs = change_sides(c)
         remark = "<br>".join(_e(line) for line in _remark(c))
         weight = "substantive" if c.substantive else "editorial"
         rows.append(
@@ -621,16 +627,16 @@ def shinkyu_html(diff: DocumentDiff) -> str:
     body = "\n".join(
         [
             "<h1>新旧対照表</h1>",
-            f'<p class="calls">新: {_e(_call_label(diff.new))}<br>旧: {_e(_call_label(diff.old))}</p>',
+            f'<p class="calls">新: {_e(call_label(diff.new))}<br>旧: {_e(call_label(diff.old))}</p>',
             '<p class="legend">（下線・太字は追加・変更箇所、取消線は削除箇所）</p>',
             '<table><colgroup><col class="side"><col class="side"><col class="remark"></colgroup>',
-            f"<thead><tr><th>新 {_e(_nendo(diff.new.fiscal_year))}</th><th>旧 {_e(_nendo(diff.old.fiscal_year))}</th>"
+            f"<thead><tr><th>新 {_e(nendo(diff.new.fiscal_year))}</th><th>旧 {_e(nendo(diff.old.fiscal_year))}</th>"
             "<th>備考</th></tr></thead><tbody>",
             *rows,
             "</tbody></table>",
         ]
     )
-    return _page(f"新旧対照表: {_call_label(diff.new)}", _SHINKYU_CSS, body)
+    return _page(f"新旧対照表: {call_label(diff.new)}", _SHINKYU_CSS, body)
 
 
 # --- Excel ------------------------------------------------------------------------------------------------------
@@ -687,7 +693,7 @@ def write_shinkyu_xlsx(diff: DocumentDiff, path: Path) -> None:
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "新旧対照表"
-    _set_text(ws["A1"], f"新旧対照表　新: {_call_label(diff.new)}　旧: {_call_label(diff.old)}")
+    _set_text(ws["A1"], f"新旧対照表　新: {call_label(diff.new)}　旧: {call_label(diff.old)}")
     ws["A1"].font = Font(b=True, sz=13)
     ws["A1"].alignment = Alignment(wrap_text=True, vertical="center")
     ws.merge_cells("A1:C1")
@@ -704,8 +710,8 @@ def write_shinkyu_xlsx(diff: DocumentDiff, path: Path) -> None:
         cell.alignment = Alignment(horizontal="center", vertical="center")
     wrap = Alignment(wrap_text=True, vertical="top")
     row = 3
-    for row, c in enumerate(_ordered(diff), 4):
-        old_runs, new_runs = _sides(c)
+    for row, c in enumerate(ordered_changes(diff), 4):
+        old_runs, new_runs = change_sides(c)
         ws.cell(row=row, column=1).value = _xl_side(c, "new", new_runs)
         ws.cell(row=row, column=2).value = _xl_side(c, "old", old_runs)
         _set_text(ws.cell(row=row, column=3), "\n".join(_remark(c)))

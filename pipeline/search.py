@@ -28,7 +28,7 @@ from pipeline.errors import ModelUnavailableError
 from pipeline.index import ClauseIndex
 from pipeline.index.sparse import token_spans, tokenize
 
-__all__ = ["CANDIDATES", "RRF_K", "SearchFilters", "SearchMode", "search", "search_many"]
+__all__ = ["CANDIDATES", "RRF_K", "SearchFilters", "SearchMode", "hit_record", "search", "search_many"]
 
 SearchMode = Literal["hybrid", "dense", "sparse"]
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al. 2009)
@@ -164,8 +164,18 @@ def search_many(
 
 
 def _words(query: str) -> set[str]:
-    """The question's content words as typed and normalised, two characters or more (for marking)."""
-    return {w for t, s, e in token_spans(query) for w in (t, query[s:e]) if len(w) >= 2}
+    """The question's content words as typed and normalised, two characters or more (for marking), and
+    runs of adjacent content words as typed (「再」+「委託」 → 「再委託」, so the whole word is marked)."""
+    spans = token_spans(query)
+    words = {w for t, s, e in spans for w in (t, query[s:e])}
+    start = end = -1
+    for _, s, e in spans:
+        if s == end:
+            end = e
+            words.add(query[start:end])
+        else:
+            start, end = s, e
+    return {w for w in words if len(w) >= 2}
 
 
 def _expand(tokens: list[str]) -> list[str]:
@@ -213,6 +223,25 @@ def _fuse(
     return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
+def hit_record(h: Hit) -> dict[str, object]:
+    """A hit as JSON data (``koubo search --format json`` and the server's ``/api/search``)."""
+    return {
+        "doc": h.doc,
+        "title": h.title,
+        "fiscal_year": h.fiscal_year,
+        "clause_path": h.clause_path,
+        "heading": h.heading,
+        "text": h.text,
+        "score": round(h.score, 6),
+        "pages": h.pages,
+        "lines": list(h.lines) if h.lines else None,
+        "marks": [list(m) for m in h.marks],
+        "programme": h.programme,
+        "modalities": [m.value for m in h.modalities],
+        "clause_id": h.clause_id,
+    }
+
+
 def _hits(
     index: ClauseIndex,
     ranked: list[list[tuple[int, float]]],
@@ -246,6 +275,7 @@ def _hits(
                     modalities=[Modality(m) for m in row.modalities],
                     dense_rank=d_rank.get(cid),
                     sparse_rank=s_rank.get(cid),
+                    clause_id=cid,
                 )
             )
         out.append(hits)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from pipeline.document import (
@@ -662,3 +662,31 @@ def iter_outline(clauses: list[Clause], *, include_items: bool = False) -> Itera
         if include_items or c.marker.split(":")[0] not in _ITEM_MARKERS:
             yield c
         yield from iter_outline(c.children, include_items=include_items)
+
+
+def outline_record(
+    clause: Clause, *, include_items: bool = False, extra: Callable[[Clause], dict[str, object]] | None = None
+) -> dict[str, object]:
+    """A clause and its subtree as JSON data: ``{path, label, heading, level, text, pages, children}``.
+
+    Args:
+        clause: the top of the subtree.
+        include_items: keep bullet and circled items (leaves) too.
+        extra: more fields for each node (the server adds the clause id and requirement kinds).
+    """
+    node: dict[str, object] = {
+        "path": clause.path,
+        "label": clause.label,
+        "heading": clause.heading,
+        "level": clause.level,
+        "text": clause.text,
+        "pages": sorted({p.page_no for p in clause.prov if p.page_no is not None}),
+    }
+    if extra is not None:
+        node |= extra(clause)
+    node["children"] = [
+        outline_record(c, include_items=include_items, extra=extra)
+        for c in clause.children
+        if include_items or c.marker.split(":")[0] not in _ITEM_MARKERS
+    ]
+    return node

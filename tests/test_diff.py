@@ -38,7 +38,7 @@ def test_amount_change_with_its_delta(diff: DocumentDiff) -> None:
     assert c.kind is ChangeKind.MODIFIED and c.substantive and c.category is ChangeCategory.AMOUNT
     amount = next(v for v in c.values if v.type is ValueType.AMOUNT and v.new)
     assert amount.old_normalized == 100_000_000 and amount.new_normalized == 70_000_000 and amount.delta == "−30%"
-    assert "1 億円（上限, 税込） → 7,000 万円（上限, 程度, 税込） (−30%)" in c.reason
+    assert "1億円 → 7,000万円程度 (−30%)" in c.reason
     assert diff.changes.index(c) < 10  # among the first things an applicant sees
 
 

@@ -321,6 +321,11 @@ class Store:
     def document(self, doc_id: str) -> IndexedDocument | None:
         return next((d for d in self.documents() if d.id == doc_id), None)
 
+    def clause_ids_by_path(self, doc_id: str) -> dict[str, int]:
+        """The clause id of each clause path of a document."""
+        rows = self.db.execute("SELECT path, id FROM clauses WHERE doc_id = ? ORDER BY ord", (doc_id,))
+        return {r[0]: r[1] for r in rows}
+
 
 def iter_clause_rows(doc: Document) -> Iterator[tuple[str, Clause]]:
     """(context, clause) for every clause of ``doc``, in the order :meth:`Store.replace_document` writes them."""

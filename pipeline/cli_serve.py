@@ -1,0 +1,64 @@
+"""``koubo serve``: the web app and JSON API over the index (registered on the app in :mod:`pipeline.cli`)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from pipeline.cli import _fail, app, err
+from pipeline.errors import ModelUnavailableError, PipelineError
+from pipeline.settings import Settings
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on; loopback keeps it on this machine.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    sparse_only: Annotated[
+        bool, typer.Option("--sparse-only", help="Serve without the embedding model (keyword search only).")
+    ] = False,
+    no_batch: Annotated[
+        bool, typer.Option("--no-batch", help="Encode each question on its own (for comparison in benchmarks).")
+    ] = False,
+    get: Annotated[
+        str | None,
+        typer.Option("--get", help="Answer one request in-process, print the body and exit: --get '/api/search?q=…'"),
+    ] = None,
+) -> None:
+    """Serve search, outlines and comparisons in the browser, and a JSON API (docs at /docs), read-only."""
+    from pipeline.serve import create_app
+
+    settings = Settings()
+    try:
+        embedder = None
+        if not sparse_only:
+            from pipeline.embed.embedder import load_embedder
+
+            try:
+                embedder = load_embedder(settings.models)
+            except ModelUnavailableError as e:
+                err.print(f"warning: {e.message}; serving keyword search only", markup=False)
+        application = create_app(settings, embedder=embedder, batch=not no_batch)
+    except PipelineError as e:
+        _fail(e)
+        return
+    if get is not None:
+        from fastapi.testclient import TestClient
+
+        with TestClient(application) as client:
+            response = client.get(get)
+        sys.stdout.write(response.text + ("" if response.text.endswith("\n") else "\n"))
+        raise typer.Exit(0 if response.status_code < 400 else 1)
+    import uvicorn
+
+    if host not in LOOPBACK:
+        err.print(f"warning: listening on {host}: anyone who can reach this machine can read the indexed calls")
+    shown = f"[{host}]" if ":" in host else host
+    err.print(f"koubo serve: http://{shown}:{port}/  (API: /docs; Ctrl-C stops)", markup=False)
+    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)

@@ -1,0 +1,131 @@
+"""Serve: the index and documents in ``outputs/`` as a JSON API and as pages, read only.
+
+Consumes what ``koubo index`` built (``outputs/indexes/<name>/``) and the documents in
+``outputs/documents/``; produces an ASGI app (FastAPI): ``/api/…`` answers JSON, the other paths
+are server-rendered pages (search, documents and their outlines, clauses with their PDF page,
+comparisons). Nothing is built at import time; ``koubo serve`` runs the app under uvicorn.
+
+Heavy dependencies: FastAPI, Jinja2 (here), the embedder (passed in), pdfplumber for page images.
+
+Every error, from the API or a page, has one shape: ``{"error": message, "status": code}`` in JSON
+(a page shows the same message in HTML). There are no write endpoints; ids in paths are validated
+before anything is looked up; every string from a document is escaped by the templates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pipeline.serve.batching import BatchingEmbedder
+from pipeline.serve.library import Library, NotFoundError
+from pipeline.settings import Settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from pipeline.index import Embedder
+
+__all__ = ["BatchingEmbedder", "Library", "NotFoundError", "create_app"]
+
+STATIC = Path(__file__).parent / "static"
+TEMPLATES = Path(__file__).parent / "templates"
+# Pages load only their own stylesheet and page images; no script runs on them.
+PAGE_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+# /docs (Swagger UI, served from the swagger-ui-bundle package, not a CDN) needs its script.
+DOCS_CSP = (
+    "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self'; img-src 'self' data:; connect-src 'self'"
+)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    embedder: Embedder | None = None,
+    library: Library | None = None,
+    batch: bool = True,
+) -> FastAPI:
+    """The koubo web app over an index built by ``koubo index``.
+
+    Args:
+        settings: where the outputs are (default: from the environment, ``KOUBO_…``).
+        embedder: the e5 embedder for hybrid search; None serves sparse (BM25) search only.
+        library: an open :class:`Library` to serve (tests share one); built from ``settings`` if None.
+        batch: encode concurrent questions together (see :mod:`pipeline.serve.batching`).
+
+    Raises:
+        PipelineError: there is no index under ``settings.outputs``.
+
+    Example:
+        >>> uvicorn.run(create_app(Settings(), embedder=load_embedder()), port=8000)   # doctest: +SKIP
+    """
+    from fastapi import FastAPI
+    from fastapi.staticfiles import StaticFiles
+
+    from pipeline import __version__
+    from pipeline.serve import api, pages
+
+    settings = settings or Settings()
+    if library is None:
+        library = Library(settings, BatchingEmbedder(embedder, batch=batch) if embedder is not None else None)
+    lib = library
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        lib.close()
+        if isinstance(lib.embedder, BatchingEmbedder):
+            lib.embedder.close()
+
+    app = FastAPI(
+        title="koubo",
+        version=__version__,
+        summary="Search, outline and compare Japanese calls for proposals (公募要領).",
+        docs_url=None,  # served below from local files, not a CDN
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.library = lib
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    _mount_docs(app)
+    api.install_errors(app)
+    app.include_router(api.router)
+    app.include_router(pages.router)
+
+    @app.middleware("http")
+    async def headers(request, call_next):  # type: ignore[no-untyped-def]
+        response = await call_next(request)
+        csp = DOCS_CSP if request.url.path.startswith(("/docs", "/vendor/swagger")) else PAGE_CSP
+        response.headers.setdefault("Content-Security-Policy", csp)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        return response
+
+    return app
+
+
+def _mount_docs(app: FastAPI) -> None:
+    """OpenAPI at /docs with Swagger UI from the swagger-ui-bundle package (offline)."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse
+    from fastapi.staticfiles import StaticFiles
+
+    try:
+        from swagger_ui_bundle import swagger_ui_path
+    except ImportError:  # the JSON schema stays at /openapi.json
+        return
+    app.mount("/vendor/swagger", StaticFiles(directory=str(swagger_ui_path)), name="swagger")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="koubo API",
+            swagger_js_url="/vendor/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/vendor/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )

@@ -1,0 +1,166 @@
+"""Query embedding for a server: concurrent questions encoded together, recent ones remembered.
+
+Encoding one question with e5-small costs about 40 ms on two cores, and almost all of it is fixed
+cost: twenty questions in one batch take a little more than one. When twenty people search at once,
+encoding each question on its own makes the last one wait for nineteen model calls; here the questions
+that arrive while the model is busy wait for the next call and go through it together.
+
+:class:`BatchingEmbedder` wraps an :class:`~pipeline.index.Embedder` and has the same interface, so
+search code does not change. A small LRU cache keeps the vectors of recent questions (the same search
+from a results page, its pagination, a reload).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pipeline.index import Embedder
+
+__all__ = ["BatchingEmbedder"]
+
+MAX_BATCH = 32  # questions per model call
+CACHE_SIZE = 2048  # question vectors remembered
+
+
+@dataclass
+class _Request:
+    texts: list[str]
+    done: threading.Event = field(default_factory=threading.Event)
+    vectors: np.ndarray | None = None
+    error: BaseException | None = None
+
+
+class BatchingEmbedder:
+    """An embedder whose ``encode_queries`` batches concurrent callers through one worker thread.
+
+    Args:
+        inner: the real embedder (e5).
+        batch: False encodes each call on its own in the caller's thread (the cache still applies).
+        cache_size: question vectors to remember; 0 turns the cache off.
+
+    Example:
+        >>> embedder = BatchingEmbedder(load_embedder(Path("models")))   # doctest: +SKIP
+        >>> embedder.encode_queries(["再委託の上限は？"]).shape           # doctest: +SKIP
+        (1, 384)
+    """
+
+    def __init__(self, inner: Embedder, *, batch: bool = True, cache_size: int = CACHE_SIZE):
+        self.inner = inner
+        self.name, self.revision, self.dim = inner.name, inner.revision, inner.dim
+        self.batch = batch
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self._model_lock = threading.Lock()  # torch on two cores: one model call at a time
+        self._queue: queue.Queue[_Request | None] = queue.Queue()
+        self._worker: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self.calls = 0  # model calls made (for tests and the load benchmark)
+
+    # --- the Embedder interface ------------------------------------------------------------------
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
+        with self._model_lock:
+            return np.asarray(self.inner.encode_passages(list(texts)), dtype=np.float32)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        texts = list(texts)
+        found = self._cached(texts)
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing:
+            vectors = self._encode(missing)
+            found.update(zip(missing, vectors, strict=True))
+            self._remember(missing, vectors)
+        if not texts:
+            return np.empty((0, self.dim), dtype=np.float32)
+        return np.stack([found[t] for t in texts]).astype(np.float32, copy=False)
+
+    def close(self) -> None:
+        """Stop the worker thread (it is a daemon, so a process may also just exit)."""
+        if self._worker is not None:
+            self._queue.put(None)
+            self._worker.join(timeout=5)
+            self._worker = None
+
+    # --- internals -------------------------------------------------------------------------------
+    def _cached(self, texts: list[str]) -> dict[str, np.ndarray]:
+        if not self.cache_size:
+            return {}
+        with self._cache_lock:
+            out = {}
+            for t in texts:
+                v = self._cache.get(t)
+                if v is not None:
+                    self._cache.move_to_end(t)
+                    out[t] = v
+            return out
+
+    def _remember(self, texts: list[str], vectors: np.ndarray) -> None:
+        if not self.cache_size:
+            return
+        with self._cache_lock:
+            for t, v in zip(texts, vectors, strict=True):
+                self._cache[t] = v
+                self._cache.move_to_end(t)
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+
+    def _model(self, texts: list[str]) -> np.ndarray:
+        with self._model_lock:
+            self.calls += 1
+            return np.asarray(self.inner.encode_queries(texts), dtype=np.float32)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        if not self.batch:
+            return self._model(texts)
+        self._ensure_worker()
+        req = _Request(texts)
+        self._queue.put(req)
+        req.done.wait()
+        if req.error is not None:
+            raise req.error
+        assert req.vectors is not None  # set by the worker whenever error is not
+        return req.vectors
+
+    def _ensure_worker(self) -> None:
+        with self._start_lock:
+            if self._worker is None or not self._worker.is_alive():
+                self._worker = threading.Thread(target=self._run, name="koubo-query-batcher", daemon=True)
+                self._worker.start()
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            n = len(first.texts)
+            stop = False
+            while n < MAX_BATCH:  # everyone who queued while the model was busy goes in this call
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stop = True
+                    break
+                batch.append(nxt)
+                n += len(nxt.texts)
+            texts = list(dict.fromkeys(t for r in batch for t in r.texts))
+            try:
+                vectors = self._model(texts)
+                row = {t: i for i, t in enumerate(texts)}
+                for r in batch:
+                    r.vectors = vectors[[row[t] for t in r.texts]]
+            except BaseException as e:  # handed to every waiting caller, raised in its own thread
+                for r in batch:
+                    r.error = e
+            for r in batch:
+                r.done.set()
+            if stop:
+                return

@@ -1,0 +1,229 @@
+"""What the server reads: the clause index and the documents in ``outputs/``, opened once, read only.
+
+:class:`Library` is the one object the API and the pages share. It opens the index the CLI built,
+prepares documents (segmented, requirements found) from their JSON in ``outputs/documents/``, compares
+two of them, and renders a PDF page with a clause's boxes drawn on it. Each of these is cached, and
+the index is reopened when ``koubo index`` has changed it since.
+
+Nothing here takes a filesystem path from a request: documents are named by their id (12 hex digits),
+clauses by their integer id, and the only file opened for a page image is the source path the index
+recorded, after its sha256 is checked against the id.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from pipeline.document import Change, Clause, Document, DocumentDiff, Hit, Requirement
+from pipeline.errors import PipelineError
+from pipeline.index import ClauseIndex, ClauseRow, Embedder, IndexedDocument
+from pipeline.search import SearchFilters, SearchMode, search_many
+from pipeline.settings import Settings
+
+__all__ = ["DOC_ID", "Library", "NotFoundError"]
+
+DOC_ID = re.compile(r"^[0-9a-f]{12}$")
+DOCUMENT_CACHE = 16  # prepared documents kept in memory
+DIFF_CACHE = 8  # comparisons kept in memory
+IMAGE_CACHE = 64  # rendered page images kept in memory
+PAGE_RESOLUTION = 110  # dots per inch of a rendered page: readable on a laptop, ~150 KB a page
+HIGHLIGHT = (255, 196, 0, 70)  # fill of a clause's box on its page (RGBA)
+HIGHLIGHT_EDGE = (220, 120, 0, 255)
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class NotFoundError(PipelineError):
+    """Raised when a document, clause or page a request names does not exist."""
+
+    status = 404
+
+
+class _LRU(Generic[K, V]):
+    """A small thread-safe LRU cache; ``get`` computes a missing value outside the lock."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._data: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: K, make: Callable[[], V]) -> V:
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                return self._data[key]
+        value = make()
+        with self._lock:
+            self._data[key] = value
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+class Library:
+    """The index and documents under ``settings.outputs``, for the server.
+
+    Args:
+        settings: where the index and documents are.
+        embedder: the e5 embedder (wrapped for batching by the caller); None serves sparse search only.
+
+    Raises:
+        PipelineError: there is no index yet (with the command that builds it).
+    """
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None):
+        self.settings = settings
+        self.embedder = embedder
+        if not (settings.index_dir / "index.sqlite").is_file():
+            raise PipelineError(
+                f"{settings.index_dir}: no index to serve; build it first with `koubo index` "
+                "(or `make demo`), or point KOUBO_OUTPUTS at the outputs folder that has one",
+                path=str(settings.index_dir),
+            )
+        self._lock = threading.RLock()  # one SQLite connection: reads go through it one at a time
+        self._index: ClauseIndex | None = None
+        self._stamp: tuple[float, ...] = ()
+        self._documents: _LRU[str, Document] = _LRU(DOCUMENT_CACHE)
+        self._diffs: _LRU[tuple[str, str], DocumentDiff] = _LRU(DIFF_CACHE)
+        self._images: _LRU[tuple[int, int], bytes] = _LRU(IMAGE_CACHE)
+        self._ensure_index()
+
+    # --- the index ----------------------------------------------------------------------------------
+    def _index_stamp(self) -> tuple[float, ...]:
+        files = (self.settings.index_dir / n for n in ("index.sqlite", "index.sqlite-wal", "index.faiss"))
+        return tuple(f.stat().st_mtime if f.exists() else 0.0 for f in files)
+
+    def _ensure_index(self) -> ClauseIndex:
+        """The open index; reopened (and the caches dropped) if `koubo index` wrote to it since."""
+        with self._lock:
+            stamp = self._index_stamp()
+            if self._index is None or stamp != self._stamp:
+                if self._index is not None:
+                    self._index.store.close()
+                self._index = ClauseIndex(self.settings.index_dir, self.embedder)
+                if self.embedder is not None:
+                    _ = self._index.vectors  # load faiss now, not in the first search
+                _ = self._index.bm25
+                self._stamp = stamp
+                self._documents.clear()
+                self._diffs.clear()
+                self._images.clear()
+            return self._index
+
+    def close(self) -> None:
+        with self._lock:
+            if self._index is not None:
+                self._index.store.close()  # not ClauseIndex.close(): the server never writes
+                self._index = None
+
+    @property
+    def mode(self) -> SearchMode:
+        """The best search the server can do: hybrid with the embedder, sparse without."""
+        return "hybrid" if self.embedder is not None else "sparse"
+
+    def documents(self) -> list[IndexedDocument]:
+        with self._lock:
+            return self._ensure_index().documents()
+
+    def document_info(self, doc_id: str) -> IndexedDocument:
+        found = next((d for d in self.documents() if d.id == doc_id), None)
+        if found is None:
+            raise NotFoundError(f"document {doc_id}: not in the index", path=doc_id)
+        return found
+
+    def search(self, queries: Sequence[str], *, k: int, mode: SearchMode, filters: SearchFilters) -> list[list[Hit]]:
+        if mode != "sparse" and self.embedder is not None:
+            self.embedder.encode_queries(list(queries))  # batched with other requests, outside the lock
+        with self._lock:
+            return search_many(self._ensure_index(), list(queries), k=k, mode=mode, filters=filters)
+
+    def clause_row(self, clause_id: int) -> ClauseRow:
+        with self._lock:
+            row = self._ensure_index().clauses([clause_id]).get(clause_id)
+        if row is None:
+            raise NotFoundError(f"clause {clause_id}: not in the index", path=str(clause_id))
+        return row
+
+    def clause_ids(self, doc_id: str) -> dict[str, int]:
+        with self._lock:
+            return self._ensure_index().store.clause_ids_by_path(doc_id)
+
+    # --- documents ----------------------------------------------------------------------------------
+    def document(self, doc_id: str) -> Document:
+        """An indexed document, segmented and with its requirements, as the index was built from it."""
+        info = self.document_info(doc_id)
+        return self._documents.get(doc_id, lambda: self._prepare(info))
+
+    def _prepare(self, info: IndexedDocument) -> Document:
+        from pipeline.cli import find_document
+        from pipeline.nlp import find_requirements
+        from pipeline.structure import segment
+
+        found = find_document(info.id, self.settings)
+        if found is None:
+            raise NotFoundError(
+                f"document {info.id} ({info.path}) is indexed but its JSON is not in "
+                f"{self.settings.documents_dir}; run `koubo ingest {info.path}`",
+                path=info.path,
+            )
+        return find_requirements(segment(Document.from_json(found.read_bytes())))
+
+    def clause(self, clause_id: int) -> tuple[ClauseRow, Clause | None, list[Requirement]]:
+        """A clause: its index row, the clause in its document (boxes, children) and its requirements."""
+        row = self.clause_row(clause_id)
+        doc = self.document(row.doc_id)
+        clause = next((c for c in doc.iter_clauses() if c.path == row.path), None)
+        reqs = [r for r in doc.requirements if r.clause_path == row.path]
+        return row, clause, reqs
+
+    # --- comparisons --------------------------------------------------------------------------------
+    def diff(self, old: str, new: str) -> DocumentDiff:
+        from pipeline.diff import diff_documents
+
+        return self._diffs.get((old, new), lambda: diff_documents(self.document(old), self.document(new)))
+
+    def changes(self, old: str, new: str, question: str, k: int) -> list[tuple[Change, float]]:
+        from pipeline.changes import rank_changes
+
+        return rank_changes(self.diff(old, new), [question], k=k, embedder=self.embedder)[0]
+
+    # --- page images --------------------------------------------------------------------------------
+    def page_image(self, clause_id: int, page_no: int) -> bytes:
+        """A PNG of one page of a clause's PDF with the clause's boxes on that page highlighted."""
+        return self._images.get((clause_id, page_no), lambda: self._render(clause_id, page_no))
+
+    def _render(self, clause_id: int, page_no: int) -> bytes:
+        import pdfplumber
+
+        from pipeline.ingest import sha256_file
+
+        row, clause, _ = self.clause(clause_id)
+        if page_no not in row.pages:
+            raise NotFoundError(f"clause {clause_id} ({row.path}) is not on page {page_no}; it is on {row.pages}")
+        info = self.document_info(row.doc_id)
+        source = Path(info.path)
+        if not source.is_file() or source.suffix.lower() != ".pdf" or sha256_file(source) != info.sha256:
+            raise NotFoundError(
+                f"{info.path}: the PDF the index was built from is not there or has changed; run `koubo index` again",
+                path=info.path,
+            )
+        boxes = [p.bbox for p in (clause.prov if clause else []) if p.page_no == page_no and p.bbox is not None]
+        with pdfplumber.open(source) as pdf:
+            page = pdf.pages[page_no - 1]
+            image = page.to_image(resolution=PAGE_RESOLUTION)
+            for b in boxes:
+                image.draw_rect((b.x0 - 2, b.top - 2, b.x1 + 2, b.bottom + 2), fill=HIGHLIGHT, stroke=HIGHLIGHT_EDGE)
+            buf = io.BytesIO()
+            image.save(buf, format="PNG")
+        return buf.getvalue()

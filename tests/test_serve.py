@@ -1,0 +1,444 @@
+"""The web app and API in-process (FastAPI's TestClient): every endpoint, errors, escaping, the pages.
+
+The index is built once per module from two corpus PDFs (the FY2025 and FY2026 calls, so page
+images and the headline diff are real), the yorozu call as text, and a small text call whose
+headings carry HTML, with the deterministic FakeEmbedder (hybrid search without the e5 model).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from conftest import CORPORA, FakeEmbedder
+from pipeline.cli import app as cli_app
+from pipeline.cli import prepare_document
+from pipeline.index import ClauseIndex
+from pipeline.serve import BatchingEmbedder, Library, create_app
+from pipeline.settings import Settings
+
+FY2025 = CORPORA / "chiiki-dx/2025/chiiki-dx_fy2025_bansou-jigyosha_mri.pdf"
+FY2026 = CORPORA / "chiiki-dx/2026/chiiki-dx_fy2026_bansou-jigyosha_nttdata-strategy.pdf"
+YOROZU = CORPORA / "yorozu/2026/yorozu-shien-kyoten_fy2026_tohoku-meti.txt"
+INJECTION = "<script>alert('koubo')</script>"
+HOSTILE_CALL = f"""令和8年度 テスト事業{INJECTION} 公募要領
+
+1. 事業の目的
+本事業は、<img src=x onerror=alert(1)>を含む見出しの扱いを確かめるためのものである。
+
+2. 応募資格
+応募者は、日本国内に拠点を有する法人であること。
+"""
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """An outputs folder with documents and an index, as `koubo index` leaves them."""
+    out = tmp_path_factory.mktemp("serve")
+    hostile = out / "hostile_call.txt"
+    hostile.write_text(HOSTILE_CALL, encoding="utf-8")
+    s = Settings(outputs=out / "outputs", corpora=CORPORA)
+    with ClauseIndex(s.index_dir, FakeEmbedder()) as ix:
+        for src in (FY2025, FY2026, YOROZU, hostile):
+            assert ix.add(prepare_document(str(src), s)) == "added"
+    return s
+
+
+@pytest.fixture(scope="module")
+def client(settings: Settings) -> Iterator[TestClient]:
+    lib = Library(settings, BatchingEmbedder(FakeEmbedder()))
+    with TestClient(create_app(settings, library=lib)) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def ids(client: TestClient) -> dict[str, str]:
+    """Document ids by file name."""
+    docs = client.get("/api/documents").json()["documents"]
+    return {d["file"]: d["id"] for d in docs}
+
+
+def _clause_id(client: TestClient, doc_id: str, path: str) -> int:
+    def walk(nodes: list[dict[str, object]]) -> Iterator[dict[str, object]]:
+        for n in nodes:
+            yield n
+            yield from walk(n["children"])  # type: ignore[arg-type]
+
+    outline = client.get(f"/api/documents/{doc_id}/outline", params={"items": True}).json()["outline"]
+    found = [n["id"] for n in walk(outline) if n["path"] == path]
+    assert found, f"{path} not in the outline"
+    return int(found[0])  # type: ignore[call-overload]
+
+
+# --- the JSON API ---------------------------------------------------------------------------------
+
+
+def test_documents(client: TestClient) -> None:
+    """This test ensures that /api/documents lists every indexed call with its fiscal year and secretariat."""
+    docs = {d["file"]: d for d in client.get("/api/documents").json()["documents"]}
+    assert set(docs) == {FY2025.name, FY2026.name, YOROZU.name, "hostile_call.txt"}
+    assert docs[FY2025.name]["fiscal_year"] == 2025
+    assert docs[FY2026.name]["fiscal_year"] == 2026
+    assert "NTT" in (docs[FY2026.name]["secretariat"] or "")
+    assert docs[FY2026.name]["n_clauses"] > 100
+
+
+def test_search_finds_the_clause(client: TestClient, ids: dict[str, str]) -> None:
+    """This test ensures that a search answers with the clause, its document, path, marks and page."""
+    r = client.get("/api/search", params={"q": "再委託の上限", "k": 5, "year": 2026})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["mode"] == "hybrid"
+    hits = body["hits"]
+    assert hits and all(h["fiscal_year"] == 2026 for h in hits)
+    top = hits[0]
+    assert top["doc"] == ids[FY2026.name]
+    assert "再委託" in top["text"]
+    assert any("再委託" in top["text"][s:e] for s, e in top["marks"])
+    assert top["pages"] and isinstance(top["clause_id"], int)
+
+
+@pytest.mark.parametrize(
+    ("params", "check"),
+    [
+        ({"year": 2025}, lambda h, ids: h["fiscal_year"] == 2025),
+        ({"doc": "DOC:yorozu"}, lambda h, ids: h["doc"] == ids[YOROZU.name]),
+        ({"kind": "deadline"}, lambda h, ids: "deadline" in h["modalities"]),
+        ({"path": "IV"}, lambda h, ids: h["clause_path"] == "IV" or h["clause_path"].startswith("IV.")),
+        ({"programme": "chiiki-dx"}, lambda h, ids: h["programme"] == "chiiki-dx"),
+    ],
+)
+def test_search_filters(client: TestClient, ids: dict[str, str], params: dict[str, object], check) -> None:  # type: ignore[no-untyped-def]
+    """This test ensures that each filter keeps only the clauses it names, and still returns hits."""
+    if params.get("doc") == "DOC:yorozu":
+        params = {"doc": ids[YOROZU.name]}
+    hits = client.get("/api/search", params={"q": "提出の期限", "k": 10, **params}).json()["hits"]
+    assert hits
+    assert all(check(h, ids) for h in hits), [(h["doc"], h["clause_path"], h["modalities"]) for h in hits]
+
+
+def test_search_sparse_and_dense_modes(client: TestClient) -> None:
+    """This test ensures that the three modes answer, and that they rank differently."""
+    tops = {}
+    for mode in ("sparse", "dense", "hybrid"):
+        body = client.get("/api/search", params={"q": "情報セキュリティの要件", "mode": mode}).json()
+        assert body["mode"] == mode and body["hits"]
+        tops[mode] = [(h["doc"], h["clause_path"]) for h in body["hits"]]
+    assert tops["sparse"] != tops["dense"]
+
+
+def test_outline_and_clause(client: TestClient, ids: dict[str, str]) -> None:
+    """This test ensures that the outline nests the numbering and a clause id from it opens that clause."""
+    body = client.get(f"/api/documents/{ids[FY2026.name]}/outline").json()
+    top = [n["path"] for n in body["outline"]]
+    assert {"I", "II", "III", "IV"} <= set(top)
+    cid = _clause_id(client, ids[FY2026.name], "IV.1.(1)")
+    clause = client.get(f"/api/clauses/{cid}").json()
+    assert clause["clause_path"] == "IV.1.(1)"
+    assert clause["doc"] == ids[FY2026.name]
+    assert clause["pages"] and clause["boxes"]
+    assert all(b["page"] in clause["pages"] and b["x1"] > b["x0"] for b in clause["boxes"])
+    assert clause["children"] and all(c["path"].startswith("IV.1.(1).") for c in clause["children"])
+    assert clause["requirements"], "IV.1.(1) states who may apply"
+    assert {"eligibility", "obligation"} & {r["modality"] for r in clause["requirements"]}
+
+
+def test_clause_values(client: TestClient, ids: dict[str, str]) -> None:
+    """This test ensures that a clause's requirements carry their normalised values (the 7,000万円 cap)."""
+    hits = client.get(
+        "/api/search", params={"q": "業務委託費の上限額 7,000万円", "doc": ids[FY2026.name], "k": 5}
+    ).json()["hits"]
+    found = []
+    for h in hits:
+        for r in client.get(f"/api/clauses/{h['clause_id']}").json()["requirements"]:
+            found += [v for v in r["values"] if v["type"] == "amount"]
+    assert any(v["normalized"] == 70_000_000 for v in found), found
+
+
+def test_page_image(client: TestClient, ids: dict[str, str]) -> None:
+    """This test ensures that a clause's PDF page comes back as a PNG, and a page it is not on is a 404."""
+    cid = _clause_id(client, ids[FY2026.name], "IV.1.(1)")
+    clause = client.get(f"/api/clauses/{cid}").json()
+    page = clause["pages"][0]
+    r = client.get(f"/clauses/{cid}/pages/{page}.png")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    assert r.content.startswith(b"\x89PNG") and len(r.content) > 10_000
+    other = max(clause["pages"]) + 5
+    r = client.get(f"/clauses/{cid}/pages/{other}.png")
+    assert r.status_code == 404
+    assert "not on page" in r.text
+
+
+def test_diff_shows_the_headline_change(client: TestClient, ids: dict[str, str]) -> None:
+    """This test ensures that /api/diff reports the cap per region going from 1億円 to 7,000万円程度."""
+    body = client.get("/api/diff", params={"old": ids[FY2025.name], "new": ids[FY2026.name]}).json()
+    assert body["old"]["fiscal_year"] == 2025 and body["new"]["fiscal_year"] == 2026
+    assert body["summary"]["substantive"] > 20
+    amounts = [(v["old"], v["new"]) for c in body["changes"] for v in c["values"] if v["type"] == "amount"]
+    assert ("1億円", "7,000万円程度") in amounts
+    flags = [c["substantive"] for c in body["changes"]]
+    assert flags == sorted(flags, reverse=True), "substantive changes come first"
+    only = client.get(
+        "/api/diff", params={"old": ids[FY2025.name], "new": ids[FY2026.name], "substantive_only": True}
+    ).json()
+    assert only["changes"] and all(c["substantive"] for c in only["changes"])
+    cat = client.get(
+        "/api/diff", params={"old": ids[FY2025.name], "new": ids[FY2026.name], "category": "amount"}
+    ).json()
+    assert cat["changes"] and all(c["category"] == "amount" for c in cat["changes"])
+
+
+def test_changes_answers_the_question(client: TestClient, ids: dict[str, str]) -> None:
+    """This test ensures that /api/changes puts a change to the 常駐支援者 requirements first."""
+    body = client.get(
+        "/api/changes",
+        params={"q": "常駐支援者の要件はどう変わった？", "old": ids[FY2025.name], "new": ids[FY2026.name], "k": 3},
+    ).json()
+    assert len(body["changes"]) == 3
+    first = body["changes"][0]
+    assert "常駐" in (first["new_heading"] or "") + (first["new_text"] or "") + (first["old_text"] or "")
+
+
+# --- errors ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "status", "says"),
+    [
+        ("/api/clauses/987654321", 404, "clause 987654321: not in the index"),
+        ("/api/documents/0123456789ab/outline", 404, "document 0123456789ab: not in the index"),
+        ("/api/documents/..%2F..%2Fetc%2Fpasswd/outline", 404, "no such page"),
+        ("/api/documents/ZZZ/outline", 422, "doc_id"),
+        ("/api/clauses/abc", 422, "clause_id"),
+        ("/api/search", 422, "q: Field required"),
+        ("/api/search?q=", 422, "q"),
+        ("/api/search?q=a&k=0", 422, "k"),
+        ("/api/search?q=a&k=1000", 422, "k"),
+        ("/api/search?q=" + "あ" * 501, 422, "q"),
+        ("/api/search?q=a&kind=maybe", 422, "kind"),
+        ("/api/search?q=a&doc=../../etc", 422, "doc"),
+        ("/api/search?q=a&mode=magic", 422, "mode"),
+        ("/api/diff?old=0123456789ab&new=0123456789ac", 404, "not in the index"),
+        ("/api/diff?old=x&new=y", 422, "old"),
+        ("/api/changes?old=0123456789ab&new=0123456789ac", 422, "q"),
+        ("/api/nothing-here", 404, "no such page"),
+    ],
+)
+def test_error_shape(client: TestClient, url: str, status: int, says: str) -> None:
+    """This test ensures that every API error is {"error": message, "status": code} with the right code."""
+    r = client.get(url)
+    assert r.status_code == status
+    body = r.json()
+    assert set(body) == {"error", "status"}
+    assert body["status"] == status
+    assert says in body["error"]
+
+
+def test_no_write_endpoints(client: TestClient) -> None:
+    """This test ensures that the API is read-only: a write is refused with the error shape."""
+    for method in ("post", "put", "delete"):
+        r = getattr(client, method)("/api/search?q=a")
+        assert r.status_code == 405
+        assert r.json() == {"error": f"{method.upper()} /api/search: method not allowed (the API is read-only)",
+                            "status": 405}  # fmt: skip
+
+
+def test_static_files_stay_in_their_folder(client: TestClient) -> None:
+    """This test ensures that no path from a request reads a file outside the app's static folder."""
+    for url in ("/static/../../pyproject.toml", "/static/%2e%2e/%2e%2e/pyproject.toml", "/static/..%2F__init__.py"):
+        r = client.get(url)
+        assert r.status_code == 404
+        assert "koubo" not in r.text or "no such page" in r.text
+
+
+def test_dense_without_the_model(settings: Settings) -> None:
+    """This test ensures that a server without the embedder answers sparse search and refuses dense clearly."""
+    lib = Library(settings, None)
+    with TestClient(create_app(settings, library=lib)) as c:
+        body = c.get("/api/search", params={"q": "再委託"}).json()
+        assert body["mode"] == "sparse" and body["hits"]
+        r = c.get("/api/search", params={"q": "再委託", "mode": "dense"})
+        assert r.status_code == 422
+        assert r.json()["error"] == (
+            "dense search needs the embedding model; this server runs without it: use mode=sparse"
+        )
+
+
+# --- escaping and the pages -------------------------------------------------------------------------
+
+
+def test_injection_comes_back_escaped(client: TestClient, ids: dict[str, str]) -> None:
+    """This test ensures that markup in a question or in a document is shown as text on every page."""
+    r = client.get("/", params={"q": INJECTION})
+    assert r.status_code == 200
+    assert INJECTION not in r.text
+    assert "&lt;script&gt;alert(&#39;koubo&#39;)&lt;/script&gt;" in r.text
+    hostile = ids["hostile_call.txt"]
+    escaped = "&lt;script&gt;alert(&#39;koubo&#39;)&lt;/script&gt;"
+    for url in (f"/documents/{hostile}?open=1", f"/clauses/{_clause_id(client, hostile, 'front')}"):
+        page = client.get(url).text
+        assert INJECTION not in page and "<img src=x" not in page, url
+        assert escaped in page, url
+    hits = client.get("/", params={"q": "onerror 含む", "doc": hostile}).text
+    assert "&lt;img src=x" in hits and "<img src=x" not in hits and "alert(1)&gt;" in hits
+    outline = client.get(f"/api/documents/{hostile}/outline").json()["outline"]
+    assert INJECTION in outline[0]["text"]  # JSON carries the data as it is
+
+
+def test_pages_carry_a_strict_policy(client: TestClient) -> None:
+    """This test ensures that pages run no script and say so in their Content-Security-Policy."""
+    r = client.get("/documents")
+    csp = r.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "script-src" not in csp
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert "<script" not in r.text
+
+
+def test_search_page(client: TestClient, ids: dict[str, str]) -> None:
+    """This test ensures that the search page lists hits with clause path, heading, marked text and page."""
+    r = client.get("/", params={"q": "再委託の上限", "year": 2026})
+    assert r.status_code == 200
+    assert 'class="hit"' in r.text and "<mark>再委託</mark>" in r.text
+    assert "p. " in r.text and f'href="/documents/{ids[FY2026.name]}"' in r.text
+    assert '<option value="2026" selected>' in r.text
+
+
+def test_search_form_with_empty_choices(client: TestClient) -> None:
+    """This test ensures that the search form's empty choices (`doc=&year=&kind=&mode=`) mean no filter.
+
+    Found by the browser test: the form sends every select, chosen or not."""
+    r = client.get("/", params={"q": "再委託", "doc": "", "year": "", "kind": "", "mode": ""})
+    assert r.status_code == 200 and 'class="hit"' in r.text
+    assert client.get("/", params={"q": "再委託", "year": "令和8"}).status_code == 422
+
+
+def test_document_page_outline(client: TestClient, ids: dict[str, str]) -> None:
+    """This test ensures that the document page folds its outline with <details> and badges requirements."""
+    page = client.get(f"/documents/{ids[FY2026.name]}").text
+    assert page.count("<details") > 20
+    assert 'class="badge mod-' in page
+    expanded = client.get(f"/documents/{ids[FY2026.name]}", params={"open": 1}).text
+    assert expanded.count("<details open>") == page.count("<details")
+
+
+def test_clause_page_shows_its_pdf_page(client: TestClient, ids: dict[str, str]) -> None:
+    """This test ensures that a clause page shows its text, requirements and an image of its PDF page."""
+    cid = _clause_id(client, ids[FY2026.name], "IV.1.(1)")
+    page = client.get(f"/clauses/{cid}").text
+    assert "IV.1.(1)" in page and f'src="/clauses/{cid}/pages/' in page
+    assert "要件" in page
+
+
+def test_diff_page(client: TestClient, ids: dict[str, str]) -> None:
+    """This test ensures that the diff page shows 1億円 → 7,000万円程度, marks insertions and deletions, filters."""
+    url = f"/diff?old={ids[FY2025.name]}&new={ids[FY2026.name]}"
+    page = client.get(url).text
+    assert "1億円 → 7,000万円程度" in page
+    assert "<ins>" in page and "<del>" in page
+    assert page.index('id="important"') < page.index('id="all"')
+    amount = client.get(url + "&category=amount").text
+    assert amount.count('<tr id="c') < page.count('<tr id="c')
+    asked = client.get(
+        "/diff", params={"old": ids[FY2025.name], "new": ids[FY2026.name], "q": "常駐支援者の要件はどう変わった？"}
+    ).text
+    assert 'id="answers"' in asked and "常駐" in asked[asked.index('id="answers"') : asked.index('id="important"')]
+
+
+def test_error_page_is_html(client: TestClient) -> None:
+    """This test ensures that a page error is an HTML page with the same message, not JSON."""
+    r = client.get("/clauses/987654321")
+    assert r.status_code == 404
+    assert r.headers["content-type"].startswith("text/html")
+    assert "clause 987654321: not in the index" in r.text
+
+
+def test_openapi_docs_offline(client: TestClient) -> None:
+    """This test ensures that /docs loads Swagger UI from the app itself (no CDN) and the schema lists the API."""
+    page = client.get("/docs").text
+    assert "/vendor/swagger/swagger-ui-bundle.js" in page and "cdn." not in page
+    assert client.get("/vendor/swagger/swagger-ui-bundle.js").status_code == 200
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/api/search", "/api/documents", "/api/documents/{doc_id}/outline", "/api/clauses/{clause_id}",
+            "/api/diff", "/api/changes"} <= set(paths)  # fmt: skip
+
+
+# --- the command ------------------------------------------------------------------------------------
+
+
+def test_serve_get(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """This test ensures that `koubo serve --get` answers one request in-process and prints its body."""
+    monkeypatch.setenv("KOUBO_OUTPUTS", str(settings.outputs))
+    r = CliRunner().invoke(cli_app, ["serve", "--sparse-only", "--get", "/api/search?q=再委託&k=2"])
+    assert r.exit_code == 0, r.output
+    assert '"mode":"sparse"' in r.output.replace(" ", "")
+
+
+def test_serve_without_an_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """This test ensures that serving before indexing fails with the command that builds the index."""
+    monkeypatch.setenv("KOUBO_OUTPUTS", str(tmp_path / "empty"))
+    r = CliRunner().invoke(cli_app, ["serve", "--sparse-only", "--get", "/"])
+    assert r.exit_code == 1
+    assert "no index to serve; build it first with `koubo index`" in r.output
+    assert not (tmp_path / "empty").exists(), "serving must not create an index"
+
+
+# --- batching -----------------------------------------------------------------------------------------
+
+
+class SlowEmbedder(FakeEmbedder):
+    """FakeEmbedder with a fixed cost per model call, as e5's is."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[int] = []
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        self.batches.append(len(texts))
+        time.sleep(0.05)
+        return super().encode_queries(texts)
+
+
+@pytest.mark.parametrize("batch", [True, False])
+def test_concurrent_questions_share_model_calls(batch: bool) -> None:
+    """This test ensures that questions asked at once go through fewer model calls, with the same vectors."""
+    inner = SlowEmbedder()
+    emb = BatchingEmbedder(inner, batch=batch, cache_size=0)
+    questions = [f"質問 {i} 再委託の上限" for i in range(16)]
+    out: dict[str, np.ndarray] = {}
+    start = threading.Barrier(len(questions))
+
+    def ask(q: str) -> None:
+        start.wait()
+        out[q] = emb.encode_queries([q])[0]
+
+    threads = [threading.Thread(target=ask, args=(q,)) for q in questions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    emb.close()
+    expected = FakeEmbedder().encode_queries(questions)
+    for i, q in enumerate(questions):
+        assert np.allclose(out[q], expected[i])
+    if batch:
+        assert len(inner.batches) < len(questions) / 2, inner.batches
+    else:
+        assert len(inner.batches) == len(questions)
+
+
+def test_question_cache() -> None:
+    """This test ensures that a repeated question is answered from the cache, without a model call."""
+    inner = SlowEmbedder()
+    emb = BatchingEmbedder(inner, batch=False, cache_size=4)
+    a = emb.encode_queries(["再委託の上限"])
+    b = emb.encode_queries(["再委託の上限", "応募資格"])
+    assert inner.batches == [1, 1]
+    assert np.allclose(a[0], b[0])
+    assert emb.encode_queries([]).shape == (0, emb.dim)
