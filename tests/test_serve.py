@@ -21,6 +21,7 @@ from conftest import CORPORA, FakeEmbedder
 from pipeline.cli import app as cli_app
 from pipeline.cli import prepare_document
 from pipeline.index import ClauseIndex
+from pipeline.search import SearchFilters
 from pipeline.serve import BatchingEmbedder, Library, create_app
 from pipeline.settings import Settings
 
@@ -271,6 +272,21 @@ def test_dense_without_the_model(settings: Settings) -> None:
         )
 
 
+def test_a_new_index_write_is_served(tmp_path: Path) -> None:
+    """This test ensures that a running server sees what `koubo index` adds after it started, and not before."""
+    s = Settings(outputs=tmp_path / "outputs", corpora=CORPORA)
+    with ClauseIndex(s.index_dir, FakeEmbedder()) as ix:
+        ix.add(prepare_document(str(YOROZU), s))
+    lib = Library(s, FakeEmbedder())
+    assert [d.path for d in lib.documents()] == [str(YOROZU)]
+    with ClauseIndex(s.index_dir, FakeEmbedder()) as ix:  # another connection, as `koubo index` would be
+        ix.add(prepare_document(str(FY2026), s))
+    assert sorted(d.path for d in lib.documents()) == sorted([str(YOROZU), str(FY2026)])
+    hits = lib.search(["常駐支援者"], k=3, mode="hybrid", filters=SearchFilters())[0]
+    assert hits and hits[0].doc == next(d.id for d in lib.documents() if d.path == str(FY2026))
+    lib.close()
+
+
 # --- escaping and the pages -------------------------------------------------------------------------
 
 
@@ -367,6 +383,9 @@ def test_openapi_docs_offline(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/api/search", "/api/documents", "/api/documents/{doc_id}/outline", "/api/clauses/{clause_id}",
             "/api/diff", "/api/changes"} <= set(paths)  # fmt: skip
+    schema = client.get("/openapi.json").json()
+    err422 = schema["paths"]["/api/search"]["get"]["responses"]["422"]["content"]["application/json"]["schema"]
+    assert err422["$ref"].endswith("/ErrorBody")  # the schema tells the error shape the API really answers
 
 
 # --- the command ------------------------------------------------------------------------------------

@@ -182,3 +182,14 @@ def test_diff_page_shows_the_cap_change(server: str, page) -> None:  # type: ign
         assert 0 < rows.count() < all_rows
         assert all("金額" in rows.nth(i).locator("td.meta .badge").inner_text() for i in range(rows.count()))
         assert "1億円 → 7,000万円程度" in page.locator("table.sbs").inner_text()
+
+
+def test_api_docs_render_offline(server: str, page) -> None:  # type: ignore[no-untyped-def]
+    """This test ensures that /docs renders the API in Swagger UI from the app's own files, every endpoint listed."""
+    with screenshot_on_failure(page, "docs"):
+        outside: list[str] = []
+        page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(server) else None)
+        page.goto(server + "/docs")
+        for path in ("/api/search", "/api/documents", "/api/diff", "/api/changes"):
+            page.get_by_text(path, exact=True).first.wait_for()
+        assert outside == []

@@ -36,7 +36,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 PAGE_CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
-# /docs (Swagger UI, served from the swagger-ui-bundle package, not a CDN) needs its script.
+# /docs (Swagger UI, served from the fastapi-offline package's files, not a CDN) needs its script.
 DOCS_CSP = (
     "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self'; img-src 'self' data:; connect-src 'self'"
 )
@@ -109,16 +109,17 @@ def create_app(
 
 
 def _mount_docs(app: FastAPI) -> None:
-    """OpenAPI at /docs with Swagger UI from the swagger-ui-bundle package (offline)."""
+    """OpenAPI at /docs with Swagger UI 5 from the fastapi-offline package's files (no CDN)."""
     from fastapi.openapi.docs import get_swagger_ui_html
     from fastapi.responses import HTMLResponse
     from fastapi.staticfiles import StaticFiles
 
     try:
-        from swagger_ui_bundle import swagger_ui_path
+        import fastapi_offline
     except ImportError:  # the JSON schema stays at /openapi.json
         return
-    app.mount("/vendor/swagger", StaticFiles(directory=str(swagger_ui_path)), name="swagger")
+    files = Path(fastapi_offline.__file__).parent / "static"
+    app.mount("/vendor/swagger", StaticFiles(directory=files), name="swagger")
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pipeline.diff import change_record
@@ -34,7 +35,22 @@ MAX_K = 50
 MAX_FILTER_VALUES = 20
 DOC_ID_PATTERN = r"^[0-9a-f]{12}$"
 
-router = APIRouter(prefix="/api", tags=["api"])
+
+class ErrorBody(BaseModel):
+    """Every error the API answers: what went wrong and the HTTP status."""
+
+    error: str
+    status: int
+
+
+router = APIRouter(
+    prefix="/api",
+    tags=["api"],
+    responses={
+        404: {"model": ErrorBody, "description": "No such document, clause or page"},
+        422: {"model": ErrorBody, "description": "A parameter is missing or invalid"},
+    },
+)
 
 DocId = Annotated[str, Path(pattern=DOC_ID_PATTERN, description="A document id: 12 hex digits (sha256[:12]).")]
 ClauseId = Annotated[int, Path(ge=1, le=2**62, description="A clause id from a search hit or an outline.")]

@@ -93,33 +93,38 @@ class Library:
             )
         self._lock = threading.RLock()  # one SQLite connection: reads go through it one at a time
         self._index: ClauseIndex | None = None
-        self._stamp: tuple[float, ...] = ()
+        self._stamp: tuple[float, int] = (0.0, 0)
         self._documents: _LRU[str, Document] = _LRU(DOCUMENT_CACHE)
         self._diffs: _LRU[tuple[str, str], DocumentDiff] = _LRU(DIFF_CACHE)
         self._images: _LRU[tuple[int, int], bytes] = _LRU(IMAGE_CACHE)
         self._ensure_index()
+        if embedder is not None:
+            embedder.encode_queries(["query warm-up"])  # load the model now: the first search is a user's
 
     # --- the index ----------------------------------------------------------------------------------
-    def _index_stamp(self) -> tuple[float, ...]:
-        files = (self.settings.index_dir / n for n in ("index.sqlite", "index.sqlite-wal", "index.faiss"))
-        return tuple(f.stat().st_mtime if f.exists() else 0.0 for f in files)
+    def _index_stamp(self, index: ClauseIndex) -> tuple[float, int]:
+        """What changes when `koubo index` writes: the faiss file, and SQLite's count of other connections'
+        commits (``PRAGMA data_version``; file times will not do: opening a WAL database touches its files)."""
+        faiss_file = self.settings.index_dir / "index.faiss"
+        version = index.store.db.execute("PRAGMA data_version").fetchone()[0]
+        return (faiss_file.stat().st_mtime if faiss_file.exists() else 0.0, int(version))
 
     def _ensure_index(self) -> ClauseIndex:
         """The open index; reopened (and the caches dropped) if `koubo index` wrote to it since."""
         with self._lock:
-            stamp = self._index_stamp()
-            if self._index is None or stamp != self._stamp:
-                if self._index is not None:
-                    self._index.store.close()
-                self._index = ClauseIndex(self.settings.index_dir, self.embedder)
-                if self.embedder is not None:
-                    _ = self._index.vectors  # load faiss now, not in the first search
-                _ = self._index.bm25
-                self._stamp = stamp
-                self._documents.clear()
-                self._diffs.clear()
-                self._images.clear()
-            return self._index
+            if self._index is not None and self._index_stamp(self._index) == self._stamp:
+                return self._index
+            if self._index is not None:
+                self._index.store.close()
+            index = ClauseIndex(self.settings.index_dir, self.embedder)
+            if self.embedder is not None:
+                _ = index.vectors  # load faiss now, not in the first search
+            _ = index.bm25
+            self._index, self._stamp = index, self._index_stamp(index)
+            self._documents.clear()
+            self._diffs.clear()
+            self._images.clear()
+            return index
 
     def close(self) -> None:
         with self._lock:
