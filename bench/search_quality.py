@@ -59,14 +59,15 @@ def evaluate(
     return {"recall@1": r1 / n, "recall@5": r5 / n, "mrr": mrr / n, "ms_per_query": 1000 * dt / n}, misses
 
 
-def build(index_dir: Path, with_model: bool) -> ClauseIndex:
+def build(index_dir: Path, with_model: bool, query_precision: str = "auto") -> ClauseIndex:
     from pipeline.cli import corpus_documents
 
     embedder = None
     if with_model:
         from pipeline.embed.embedder import load_embedder
 
-        embedder = load_embedder()
+        embedder = load_embedder(query_precision=query_precision)  # type: ignore[arg-type]
+        print(f"questions encoded in {embedder.query_precision}")
     index = ClauseIndex(index_dir, embedder)
     for doc in corpus_documents([ROOT / "corpora"]):
         index.add(doc)
@@ -79,13 +80,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--queries", type=Path, default=QUERIES)
     ap.add_argument("--modes", default="sparse,dense,hybrid")
     ap.add_argument("--index", type=Path, help="use this existing index folder instead of building one")
+    ap.add_argument("--query-precision", choices=("auto", "fp32", "bf16"), default="auto",
+                    help="encode questions in fp32, or bf16 (auto: bf16 where the CPU has it natively)")  # fmt: skip
     ap.add_argument("--show-misses", action="store_true", help="list queries with no relevant hit in the top 5")
     args = ap.parse_args(argv)
     modes: list[SearchMode] = [m for m in args.modes.split(",") if m in ("sparse", "dense", "hybrid")]  # type: ignore[misc]
     queries = [json.loads(line) for line in args.queries.read_text(encoding="utf-8").splitlines() if line.strip()]
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        index = build(args.index or Path(tmp), with_model=any(m != "sparse" for m in modes))
+        index = build(args.index or Path(tmp), with_model=any(m != "sparse" for m in modes),
+                      query_precision=args.query_precision)  # fmt: skip
         print(f"index: {sum(d.n_clauses for d in index.documents())} clauses from {len(index.documents())} "
               f"documents in {time.perf_counter() - t0:.1f} s; {len(queries)} queries")
         print(f"{'mode':<8}{'recall@1':>10}{'recall@5':>10}{'MRR':>8}{'ms/query':>10}")

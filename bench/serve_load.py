@@ -45,6 +45,7 @@ GOAL_P95_MS = 300
 class Result:
     latencies: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    client_cpu: float = 0.0  # CPU seconds the clients themselves used (they share the server's cores)
 
 
 def questions() -> list[str]:
@@ -130,9 +131,11 @@ def run_load(port: int, clients: int, seconds: float, stream: str, pool: list[st
         t.start()
     stop_at.append(time.monotonic() + seconds)
     t_start = time.monotonic()
+    cpu_start = time.process_time()
     start.wait()
     for t in threads:
         t.join()
+    result.client_cpu = time.process_time() - cpu_start
     return result, time.monotonic() - t_start
 
 
@@ -156,7 +159,7 @@ def main() -> int:
     print(f"{args.clients} clients, {args.seconds:.0f} s each run, GET /api/search?q=…&k=10 over loopback; "
           f"{len(pool)} benchmark questions; {os.cpu_count()} cores shared by server and clients")  # fmt: skip
     print(f"{'server':<26}{'questions':<11}{'requests':>9}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}"
-          f"{'errors':>8}")  # fmt: skip
+          f"{'errors':>8}{'clients CPU':>13}")  # fmt: skip
     rows = []
     servers = [("batched", True), ("unbatched", False)]
     for name, batch in servers:
@@ -172,7 +175,8 @@ def main() -> int:
                 n = len(lat) + len(res.errors)
                 label = "koubo serve" + ("" if batch else " --no-batch")
                 print(f"{label:<26}{stream:<11}{n:>9}{n / wall:>8.1f}{pct(lat, 50):>9.0f}{pct(lat, 95):>9.0f}"
-                      f"{max(lat, default=float('nan')):>9.0f}{len(res.errors):>8}", flush=True)  # fmt: skip
+                      f"{max(lat, default=float('nan')):>9.0f}{len(res.errors):>8}"
+                      f"{100 * res.client_cpu / (wall * (os.cpu_count() or 1)):>12.0f}%", flush=True)  # fmt: skip
                 for e in res.errors[:3]:
                     print(f"    error: {e}")
                 rows.append((name, stream, n / wall, pct(lat, 95), len(res.errors)))

@@ -357,3 +357,26 @@ def test_stale_manifest_is_rebuilt(tmp_path):
     assert json.loads((dest / MANIFEST_FILE).read_text())["build_version"] == BUILD_VERSION
     assert not (dest / "stale.txt").exists() and (dest / "model.safetensors").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["e5"]
+
+
+@pytest.mark.slow
+def test_questions_in_bf16_agree_with_fp32(built_model: Path) -> None:
+    """This test ensures that questions encoded under bfloat16 give the fp32 vectors (cosine ≥ 0.9999 on every
+    benchmark question), and that bf16 is chosen by itself only where the CPU computes it natively."""
+    from pipeline.embed.embedder import BF16_MIN_COSINE, load_embedder, native_bf16
+
+    questions = [
+        json.loads(line)["query"]
+        for f in sorted((ROOT / "tests/data").glob("search_queries*.jsonl"))
+        for line in f.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    fp32 = load_embedder(built_model.parent, query_precision="fp32")
+    bf16 = load_embedder(built_model.parent, query_precision="bf16")
+    a, b = fp32.encode_queries(questions), bf16.encode_queries(questions)
+    cos = (a * b).sum(axis=1)
+    assert len(questions) >= 160
+    assert float(cos.min()) >= BF16_MIN_COSINE, float(cos.min())
+    assert not np.allclose(a, b, atol=0, rtol=0), "bf16 autocast must really be on"
+    auto = load_embedder(built_model.parent)
+    assert auto.query_precision == ("bf16" if native_bf16() else "fp32")

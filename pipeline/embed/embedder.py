@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -22,9 +22,18 @@ from pipeline.errors import ModelUnavailableError
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-__all__ = ["E5Embedder", "load_embedder"]
+__all__ = ["E5Embedder", "QueryPrecision", "load_embedder", "native_bf16"]
 
 QUERY_BATCH = 64
+# Questions are encoded under bfloat16 autocast where the CPU computes bf16 natively (AMX or AVX512-BF16):
+# 2–2.5× faster on a batch of 20 questions on two cores, and the vectors agree with fp32 to a cosine of
+# 0.99998 (weights, pooling and normalisation stay fp32). Passages (long, indexed once) stay fp32.
+QueryPrecision = Literal["auto", "fp32", "bf16"]
+BF16_MIN_COSINE = 0.9999  # the self-check on first use: below this, questions are encoded in fp32
+_CHECK_QUESTIONS = (
+    "再委託の上限は？", "情報セキュリティの要件", "令和8年度の公募で常駐支援者に求められる経験は？",
+    "応募書類の提出期限はいつですか", "業務委託費 限度額 7,000万円",
+)  # fmt: skip
 
 
 class E5Embedder:
@@ -38,12 +47,14 @@ class E5Embedder:
         name, revision, dim: what the model's manifest says of it.
     """
 
-    def __init__(self, dest: Path, *, name: str, revision: str, dim: int):
+    def __init__(self, dest: Path, *, name: str, revision: str, dim: int, query_precision: QueryPrecision = "auto"):
         self.dest = dest
         self.name = name
         self.revision = revision
         self.dim = dim
         self._model: SentenceTransformer | None = None
+        self._asked: QueryPrecision = query_precision
+        self._precision: Literal["fp32", "bf16"] | None = None if query_precision == "auto" else query_precision
 
     @property
     def model(self) -> SentenceTransformer:
@@ -59,12 +70,30 @@ class E5Embedder:
             self._model = load_model(self.dest)
         return self._model
 
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        vecs = self.model.encode(
-            list(texts), prompt_name="query", normalize_embeddings=True, batch_size=QUERY_BATCH,
-            convert_to_numpy=True, show_progress_bar=False,
-        )
+    @property
+    def query_precision(self) -> Literal["fp32", "bf16"]:
+        """How questions are encoded: ``bf16`` where the CPU has it natively and the self-check passes."""
+        if self._precision is None:
+            self._precision = "fp32"
+            if native_bf16():
+                ref = self._encode(list(_CHECK_QUESTIONS), bf16=False)
+                fast = self._encode(list(_CHECK_QUESTIONS), bf16=True)
+                if float((ref * fast).sum(axis=1).min()) >= BF16_MIN_COSINE:
+                    self._precision = "bf16"
+        return self._precision
+
+    def _encode(self, texts: list[str], *, bf16: bool) -> np.ndarray:
+        import torch
+
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            vecs = self.model.encode(
+                texts, prompt_name="query", normalize_embeddings=True, batch_size=QUERY_BATCH,
+                convert_to_numpy=True, show_progress_bar=False,
+            )  # fmt: skip
         return np.asarray(vecs, dtype=np.float32)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(list(texts), bf16=self.query_precision == "bf16")
 
     def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
         from pipeline.embed.encode import encode_passages
@@ -72,7 +101,16 @@ class E5Embedder:
         return np.asarray(encode_passages(self.model, list(texts)), dtype=np.float32)
 
 
-def load_embedder(models_dir: Path = Path("models")) -> E5Embedder:
+def native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (Intel AMX or AVX512-BF16; read from /proc/cpuinfo)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return False
+    return " amx_bf16" in flags or " avx512_bf16" in flags
+
+
+def load_embedder(models_dir: Path = Path("models"), *, query_precision: QueryPrecision = "auto") -> E5Embedder:
     """The e5 model built into ``models_dir`` by ``make models``.
 
     Raises:
@@ -92,4 +130,5 @@ def load_embedder(models_dir: Path = Path("models")) -> E5Embedder:
         name=str(manifest["model_name"]),
         revision=f"{manifest['revision']}+{manifest['build_version']}",
         dim=int(manifest["dimension"]),
+        query_precision=query_precision,
     )

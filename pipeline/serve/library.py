@@ -40,6 +40,17 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
+def _one_faiss_thread() -> None:
+    """faiss searches a few thousand clause vectors in microseconds; its OpenMP threads would only fight the
+    model's for the two cores while many requests run at once."""
+    try:
+        import faiss
+
+        faiss.omp_set_num_threads(1)
+    except ImportError:  # pragma: no cover - faiss comes with the index extra
+        pass
+
+
 class NotFoundError(PipelineError):
     """Raised when a document, clause or page a request names does not exist."""
 
@@ -98,6 +109,7 @@ class Library:
         self._diffs: _LRU[tuple[str, str], DocumentDiff] = _LRU(DIFF_CACHE)
         self._images: _LRU[tuple[int, int], bytes] = _LRU(IMAGE_CACHE)
         self._ensure_index()
+        _one_faiss_thread()
         if embedder is not None:
             embedder.encode_queries(["query warm-up"])  # load the model now: the first search is a user's
 
