@@ -44,7 +44,9 @@ def serve(
                 embedder = load_embedder(settings.models)
             except ModelUnavailableError as e:
                 err.print(f"warning: {e.message}; serving keyword search only", markup=False)
-        application = create_app(settings, embedder=embedder, batch=not no_batch)
+        # On loopback, answer only requests addressed to loopback (no DNS rebinding from a web page).
+        hosts = [*LOOPBACK, "[::1]", "testserver"] if host in LOOPBACK and get is None else None
+        application = create_app(settings, embedder=embedder, batch=not no_batch, allowed_hosts=hosts)
     except PipelineError as e:
         _fail(e)
         return

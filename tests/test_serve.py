@@ -7,6 +7,7 @@ headings carry HTML, with the deterministic FakeEmbedder (hybrid search without 
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -243,20 +244,23 @@ def test_error_shape(client: TestClient, url: str, status: int, says: str) -> No
 
 
 def test_no_write_endpoints(client: TestClient) -> None:
-    """This test ensures that the API is read-only: a write is refused with the error shape."""
+    """This test ensures that the API is read-only: a write is refused with the error shape and the Allow header."""
     for method in ("post", "put", "delete"):
         r = getattr(client, method)("/api/search?q=a")
         assert r.status_code == 405
+        assert r.headers["allow"] == "GET"
         assert r.json() == {"error": f"{method.upper()} /api/search: method not allowed (the API is read-only)",
                             "status": 405}  # fmt: skip
 
 
 def test_static_files_stay_in_their_folder(client: TestClient) -> None:
     """This test ensures that no path from a request reads a file outside the app's static folder."""
-    for url in ("/static/../../pyproject.toml", "/static/%2e%2e/%2e%2e/pyproject.toml", "/static/..%2F__init__.py"):
+    assert client.get("/static/koubo.css").status_code == 200
+    for url in ("/static/..%2F..%2F..%2Fpyproject.toml", "/static/%2e%2e%2F%2e%2e%2F%2e%2e%2Fpyproject.toml",
+                "/static/..%2F__init__.py", "/vendor/swagger/..%2F__init__.py"):  # fmt: skip
         r = client.get(url)
-        assert r.status_code == 404
-        assert "koubo" not in r.text or "no such page" in r.text
+        assert r.status_code == 404, url
+        assert "[build-system]" not in r.text and "import" not in r.text, url
 
 
 def test_dense_without_the_model(settings: Settings) -> None:
@@ -285,6 +289,91 @@ def test_a_new_index_write_is_served(tmp_path: Path) -> None:
     hits = lib.search(["常駐支援者"], k=3, mode="hybrid", filters=SearchFilters())[0]
     assert hits and hits[0].doc == next(d.id for d in lib.documents() if d.path == str(FY2026))
     lib.close()
+
+
+def test_a_bug_answers_in_the_error_shape(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """This test ensures that an unexpected exception is a 500 in the error shape, not a bare text page."""
+    lib = Library(settings, None)
+
+    def broken() -> list[object]:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(lib, "documents", broken)
+    with TestClient(create_app(settings, library=lib), raise_server_exceptions=False) as c:
+        r = c.get("/api/documents")
+        assert r.status_code == 500
+        assert r.json() == {"error": "internal error (RuntimeError); the server's log has the details", "status": 500}
+        page = c.get("/documents")
+        assert page.status_code == 500 and "サーバーの内部エラー" in page.text
+
+
+def test_the_server_writes_nothing(settings: Settings) -> None:
+    """This test ensures that serving opens the index read-only: SQLite refuses a write, and no file changes."""
+    before = {p.name: p.stat().st_mtime_ns for p in settings.index_dir.iterdir()}
+    lib = Library(settings, FakeEmbedder())
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        lib._ensure_index().store.set_meta({"x": "y"})
+    lib.close()
+    assert {p.name: p.stat().st_mtime_ns for p in settings.index_dir.iterdir()} == before
+
+
+def test_only_loopback_names_when_serving_on_loopback(settings: Settings) -> None:
+    """This test ensures that a server on loopback refuses a request for another host name (DNS rebinding)."""
+    lib = Library(settings, None)
+    with TestClient(create_app(settings, library=lib, allowed_hosts=["127.0.0.1", "localhost"])) as c:
+        assert c.get("/api/documents", headers={"host": "127.0.0.1:8000"}).status_code == 200
+        assert c.get("/api/documents", headers={"host": "evil.example:8000"}).status_code == 400
+
+
+def test_clause_of_a_text_document(client: TestClient, ids: dict[str, str]) -> None:
+    """This test ensures that a clause of a text call has its lines, no PDF page, and a page that still opens."""
+    cid = _clause_id(client, ids[YOROZU.name], "V.3")
+    clause = client.get(f"/api/clauses/{cid}").json()
+    assert clause["pages"] == [] and clause["boxes"] == [] and clause["lines"][0] > 0
+    page = client.get(f"/clauses/{cid}")
+    assert page.status_code == 200 and "V.3" in page.text and "/pages/" not in page.text
+    assert client.get(f"/clauses/{cid}/pages/1.png").status_code == 404
+
+
+def test_clause_whose_document_json_is_gone(settings: Settings, tmp_path: Path) -> None:
+    """This test ensures that a clause still opens from the index when its document's JSON was deleted."""
+    import shutil
+
+    s = Settings(outputs=tmp_path / "outputs", corpora=CORPORA)
+    shutil.copytree(settings.outputs, s.outputs)
+    lib = Library(s, None)
+    doc_id = next(d.id for d in lib.documents() if d.path == str(YOROZU))
+    for f in s.documents_dir.rglob(f"{doc_id}.json"):
+        f.unlink()
+    cid = lib.clause_ids(doc_id)["V.3"]
+    with TestClient(create_app(s, library=lib)) as c:
+        api = c.get(f"/api/clauses/{cid}").json()
+        assert api["clause_path"] == "V.3" and api["text"] and api["requirements"] == []
+        page = c.get(f"/clauses/{cid}")
+        assert page.status_code == 200 and "outputs/documents" in page.text
+        outline = c.get(f"/api/documents/{doc_id}/outline")
+        assert outline.status_code == 404 and "koubo ingest" in outline.json()["error"]
+
+
+def test_page_images_at_once(client: TestClient, ids: dict[str, str]) -> None:
+    """This test ensures that many page images asked for at once (a browser loads them together) all render."""
+    cid = _clause_id(client, ids[FY2026.name], "IV.1.(1)")
+    pages = client.get(f"/api/clauses/{cid}").json()["pages"]
+    other = _clause_id(client, ids[FY2025.name], "IV.1.(1)")
+    urls = [f"/clauses/{cid}/pages/{p}.png" for p in pages]
+    urls += [f"/clauses/{other}/pages/{p}.png" for p in client.get(f"/api/clauses/{other}").json()["pages"]]
+    results: list[int] = []
+
+    def fetch(url: str) -> None:
+        r = client.get(url)
+        results.append(r.status_code if r.content.startswith(b"\x89PNG") else -r.status_code)
+
+    threads = [threading.Thread(target=fetch, args=(u,)) for u in urls * 3]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [200] * len(threads)
 
 
 # --- escaping and the pages -------------------------------------------------------------------------

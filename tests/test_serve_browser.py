@@ -119,6 +119,7 @@ def test_search_returns_the_expected_clause(server: str, page, query: str, year:
         if year:
             page.select_option("select[name=year]", year)
         page.click("form.search button[type=submit]")
+        page.wait_for_url("**/?q=**")
         page.wait_for_selector("li.hit")
         hits = page.locator("li.hit")
         top = [
@@ -132,6 +133,7 @@ def test_search_returns_the_expected_clause(server: str, page, query: str, year:
         i = top.index((f"/documents/{doc_id}", path))
         assert "p. " in hits.nth(i).locator(".hit-doc").inner_text()
         hits.nth(i).locator("a.path").click()
+        page.wait_for_url("**/clauses/**")
         page.wait_for_selector("h1 .path")
         assert page.locator("h1 .path").inner_text() == path
         img = page.locator("figure.page img").first
@@ -150,6 +152,7 @@ def test_outline_expands(server: str, page) -> None:  # type: ignore[no-untyped-
     with screenshot_on_failure(page, "outline"):
         page.goto(server + "/documents")
         page.get_by_role("link", name=re.compile("伴走支援事業者向け")).first.click()
+        page.wait_for_url("**/documents/*")
         page.wait_for_selector("ul.outline")
         section = page.locator("ul.outline > li > details").filter(
             has=page.locator("summary > a.path", has_text=re.compile(r"^IV$"))
@@ -161,7 +164,8 @@ def test_outline_expands(server: str, page) -> None:  # type: ignore[no-untyped-
         assert child.is_visible()
         assert section.locator(".badge").count() > 0, "requirement badges in the section"
         page.get_by_role("link", name=re.compile("すべて開く")).click()
-        page.wait_for_load_state()
+        page.wait_for_url("**open=1")
+        page.wait_for_selector("ul.outline")
         assert page.locator("details:not([open])").count() == 0
 
 
@@ -171,12 +175,14 @@ def test_diff_page_shows_the_cap_change(server: str, page) -> None:  # type: ign
     with screenshot_on_failure(page, "diff"):
         page.goto(server + "/documents")
         page.locator("ul.pairs a").first.click()
+        page.wait_for_url("**/diff?**")
         page.wait_for_selector("#important")
         important = page.locator("#important")
         assert "1億円 → 7,000万円程度" in important.inner_text()
         assert page.locator("table.sbs ins").count() > 0 and page.locator("table.sbs del").count() > 0
         all_rows = page.locator("table.sbs tbody tr").count()
         page.locator("nav.filters a", has_text="金額").click()
+        page.wait_for_url("**category=amount**")
         page.wait_for_selector("table.sbs")
         rows = page.locator("table.sbs tbody tr")
         assert 0 < rows.count() < all_rows

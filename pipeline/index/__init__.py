@@ -125,6 +125,7 @@ class ClauseIndex:
         directory: the index folder (``outputs/indexes/<name>/``); created if missing.
         embedder: the embedding model; None opens the index for sparse search only.
         kind: ``flat`` (exact) or ``ivf`` (approximate, for large corpora) — the faiss index kind.
+        read_only: open SQLite read-only (the server): nothing is created, written or repaired on disk.
 
     Raises:
         IndexMismatchError: the index was built with another embedder, dimension or schema.
@@ -134,11 +135,14 @@ class ClauseIndex:
         >>> index.add(document); index.save()                                # doctest: +SKIP
     """
 
-    def __init__(self, directory: Path, embedder: Embedder | None = None, *, kind: IndexKind = "flat"):
+    def __init__(
+        self, directory: Path, embedder: Embedder | None = None, *, kind: IndexKind = "flat", read_only: bool = False
+    ):
         self.directory = directory
         self.embedder = embedder
         self.kind: IndexKind = kind
-        self.store = Store(directory / "index.sqlite")
+        self.read_only = read_only
+        self.store = Store(directory / "index.sqlite", read_only=read_only)
         self._faiss_path = directory / "index.faiss"
         self._check_meta()
         self._vectors: VectorIndex | None = None
@@ -147,6 +151,8 @@ class ClauseIndex:
     # --- opening --------------------------------------------------------------------------
     def _check_meta(self) -> None:
         meta = self.store.meta()
+        if not meta and self.read_only:
+            raise IndexMismatchError(f"{self.directory}: the index is empty; build it with `koubo index`")
         if not meta:
             values = {
                 "schema": STORE_SCHEMA,
@@ -180,7 +186,7 @@ class ClauseIndex:
             return
         mine = _Meta(self.embedder.name, self.embedder.revision, self.embedder.dim)
         if "model" not in meta:
-            if self.store.documents():
+            if self.store.documents() or self.read_only:
                 raise IndexMismatchError(
                     f"{where}: index was built without an embedder; it cannot take {mine.describe()} vectors. "
                     "Rebuild it with `koubo index --rebuild`",
@@ -296,7 +302,7 @@ class ClauseIndex:
 
     def save(self) -> None:
         """Write the faiss index beside the SQLite record (atomically); SQLite commits per document."""
-        if self._vectors is not None and self._dirty:
+        if self._vectors is not None and self._dirty and not self.read_only:
             self._vectors.to_disk(self._faiss_path)
             self._dirty = False
 

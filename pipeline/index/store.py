@@ -110,9 +110,13 @@ def _walk(clauses: Sequence[Clause], ancestors: tuple[Clause, ...] = ()) -> Iter
 class Store:
     """SQLite tables of an index directory. One writer at a time; readers see committed documents only."""
 
-    def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: Path, *, read_only: bool = False):
         self.path = path
+        self.read_only = read_only
+        if read_only:  # the server: SQLite itself refuses any write
+            self.db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(path, check_same_thread=False)
         self.db.execute("PRAGMA foreign_keys = ON")
         self.db.execute("PRAGMA journal_mode = WAL")

@@ -14,7 +14,7 @@ before anything is looked up; every string from a document is escaped by the tem
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,6 +48,7 @@ def create_app(
     embedder: Embedder | None = None,
     library: Library | None = None,
     batch: bool = True,
+    allowed_hosts: Sequence[str] | None = None,
 ) -> FastAPI:
     """The koubo web app over an index built by ``koubo index``.
 
@@ -56,6 +57,8 @@ def create_app(
         embedder: the e5 embedder for hybrid search; None serves sparse (BM25) search only.
         library: an open :class:`Library` to serve (tests share one); built from ``settings`` if None.
         batch: encode concurrent questions together (see :mod:`pipeline.serve.batching`).
+        allowed_hosts: the Host names to answer (``koubo serve`` on loopback passes its loopback names, so
+            that a web page the user visits cannot reach the server through DNS rebinding); None: any.
 
     Raises:
         PipelineError: there is no index under ``settings.outputs``.
@@ -97,6 +100,10 @@ def create_app(
     app.include_router(pages.router)
 
     app.add_middleware(SecurityHeaders)
+    if allowed_hosts is not None:
+        from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
     return app
 
 

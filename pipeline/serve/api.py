@@ -8,13 +8,15 @@ Each handler validates its parameters (FastAPI answers 422 for a bad one), asks 
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pipeline.diff import change_record
@@ -29,6 +31,8 @@ __all__ = [
     "MAX_K", "MAX_QUERY_CHARS", "call_record", "document_record", "install_errors", "outline_nodes", "router",
     "run_search",
 ]  # fmt: skip
+
+logger = logging.getLogger("koubo.serve")
 
 MAX_QUERY_CHARS = 500
 MAX_K = 50
@@ -81,12 +85,15 @@ def _wants_html(request: Request) -> bool:
     return not request.url.path.startswith(("/api", "/openapi", "/docs"))
 
 
-def _error(request: Request, message: str, status: int) -> Response:
+def _error(request: Request, message: str, status: int, headers: Mapping[str, str] | None = None) -> Response:
     if _wants_html(request):
         from pipeline.serve.pages import error_page
 
-        return error_page(request, message, status)
-    return JSONResponse(error_body(message, status), status_code=status)
+        response: Response = error_page(request, message, status)
+    else:
+        response = JSONResponse(error_body(message, status), status_code=status)
+    response.headers.update(headers or {})
+    return response
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -115,7 +122,13 @@ def install_errors(app: FastAPI) -> None:
             message = f"{request.url.path}: no such page"
         if exc.status_code == 405:
             message = f"{request.method} {request.url.path}: method not allowed (the API is read-only)"
-        return _error(request, message, exc.status_code)
+        return _error(request, message, exc.status_code, exc.headers)
+
+    @app.exception_handler(Exception)
+    async def bug(request: Request, exc: Exception) -> Response:
+        # A bug, not a bad request: the traceback goes to the server's log, the client gets the error shape.
+        logger.exception("%s %s failed", request.method, request.url.path)
+        return _error(request, f"internal error ({type(exc).__name__}); the server's log has the details", 500)
 
 
 # --- records --------------------------------------------------------------------------------------
@@ -182,7 +195,8 @@ def api_search(
         list[str] | None, Query(max_length=MAX_FILTER_VALUES, description="Only these documents (ids).")
     ] = None,
     year: Annotated[
-        list[int] | None, Query(max_length=MAX_FILTER_VALUES, description="Only these fiscal years (2026 = 令和8年度).")
+        list[Annotated[int, Field(ge=1900, le=2200)]] | None,
+        Query(max_length=MAX_FILTER_VALUES, description="Only these fiscal years (2026 = 令和8年度)."),
     ] = None,
     programme: Annotated[
         list[str] | None, Query(max_length=MAX_FILTER_VALUES, description="Only these programmes.")

@@ -26,6 +26,7 @@ __all__ = ["BatchingEmbedder"]
 
 MAX_BATCH = 32  # questions per model call
 CACHE_SIZE = 2048  # question vectors remembered
+PASSAGE_CACHE_SIZE = 8192  # change-item vectors remembered (a comparison has a few hundred)
 
 
 @dataclass
@@ -56,6 +57,7 @@ class BatchingEmbedder:
         self.batch = batch
         self.cache_size = cache_size
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._passages: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._model_lock = threading.Lock()  # torch on two cores: one model call at a time
         self._queue: queue.Queue[_Request | None] = queue.Queue()
@@ -65,8 +67,23 @@ class BatchingEmbedder:
 
     # --- the Embedder interface ------------------------------------------------------------------
     def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
-        with self._model_lock:
-            return np.asarray(self.inner.encode_passages(list(texts)), dtype=np.float32)
+        """Passages (change items a "what changed" question is matched against), remembered by text: asking a
+        second question about the same two calls does not encode them again."""
+        texts = list(texts)
+        if not texts:
+            return np.empty((0, self.dim), dtype=np.float32)
+        with self._cache_lock:
+            found = {t: self._passages[t] for t in texts if t in self._passages}
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing:
+            with self._model_lock:
+                vectors = np.asarray(self.inner.encode_passages(missing), dtype=np.float32)
+            found.update(zip(missing, vectors, strict=True))
+            with self._cache_lock:
+                self._passages.update(zip(missing, vectors, strict=True))
+                while len(self._passages) > PASSAGE_CACHE_SIZE:
+                    self._passages.popitem(last=False)
+        return np.stack([found[t] for t in texts])
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         texts = list(texts)
@@ -81,11 +98,21 @@ class BatchingEmbedder:
         return np.stack([found[t] for t in texts]).astype(np.float32, copy=False)
 
     def close(self) -> None:
-        """Stop the worker thread (it is a daemon, so a process may also just exit)."""
-        if self._worker is not None:
+        """Stop the worker thread (it is a daemon, so a process may also just exit); a question still
+        waiting gets an error instead of waiting for ever."""
+        with self._start_lock:
+            worker, self._worker = self._worker, None
+        if worker is not None:
             self._queue.put(None)
-            self._worker.join(timeout=5)
-            self._worker = None
+            worker.join(timeout=5)
+        while True:
+            try:
+                left = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if left is not None:
+                left.error = RuntimeError("the server is shutting down")
+                left.done.set()
 
     # --- internals -------------------------------------------------------------------------------
     def _cached(self, texts: list[str]) -> dict[str, np.ndarray]:

@@ -36,6 +36,7 @@ PAGE_RESOLUTION = 110  # dots per inch of a rendered page: readable on a laptop,
 HIGHLIGHT = (255, 196, 0, 70)  # fill of a clause's box on its page (RGBA)
 HIGHLIGHT_EDGE = (220, 120, 0, 255)
 
+_PDFIUM = threading.Lock()  # PDFium (under pdfplumber's page images) is not thread-safe: one page at a time
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -58,24 +59,36 @@ class NotFoundError(PipelineError):
 
 
 class _LRU(Generic[K, V]):
-    """A small thread-safe LRU cache; ``get`` computes a missing value outside the lock."""
+    """A small thread-safe LRU cache. A missing value is computed once, outside the lock: a second caller
+    asking for the same key meanwhile waits for the first one's result instead of computing it again."""
 
     def __init__(self, size: int):
         self.size = size
         self._data: OrderedDict[K, V] = OrderedDict()
+        self._pending: dict[K, threading.Event] = {}
         self._lock = threading.Lock()
 
     def get(self, key: K, make: Callable[[], V]) -> V:
-        with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                return self._data[key]
-        value = make()
-        with self._lock:
-            self._data[key] = value
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
-        return value
+        while True:
+            with self._lock:
+                if key in self._data:
+                    self._data.move_to_end(key)
+                    return self._data[key]
+                waiting = self._pending.get(key)
+                if waiting is None:
+                    self._pending[key] = threading.Event()
+                    break
+            waiting.wait()  # another thread is computing it; if it failed, try ourselves
+        try:
+            value = make()
+            with self._lock:
+                self._data[key] = value
+                while len(self._data) > self.size:
+                    self._data.popitem(last=False)
+            return value
+        finally:
+            with self._lock:
+                self._pending.pop(key).set()
 
     def clear(self) -> None:
         with self._lock:
@@ -105,9 +118,10 @@ class Library:
         self._lock = threading.RLock()  # one SQLite connection: reads go through it one at a time
         self._index: ClauseIndex | None = None
         self._stamp: tuple[float, int] = (0.0, 0)
-        self._documents: _LRU[str, Document] = _LRU(DOCUMENT_CACHE)
-        self._diffs: _LRU[tuple[str, str], DocumentDiff] = _LRU(DIFF_CACHE)
-        self._images: _LRU[tuple[int, int], bytes] = _LRU(IMAGE_CACHE)
+        self.generation = 0  # how many times the index was (re)opened: part of every cache key
+        self._documents: _LRU[tuple[int, str], Document] = _LRU(DOCUMENT_CACHE)
+        self._diffs: _LRU[tuple[int, str, str], DocumentDiff] = _LRU(DIFF_CACHE)
+        self._images: _LRU[tuple[int, int, int], bytes] = _LRU(IMAGE_CACHE)
         self._ensure_index()
         _one_faiss_thread()
         if embedder is not None:
@@ -122,20 +136,30 @@ class Library:
         return (faiss_file.stat().st_mtime if faiss_file.exists() else 0.0, int(version))
 
     def _ensure_index(self) -> ClauseIndex:
-        """The open index; reopened (and the caches dropped) if `koubo index` wrote to it since."""
+        """The open index; reopened (and the caches dropped) if `koubo index` wrote to it since.
+
+        The new index is opened before the old one is closed: if opening fails (a rebuild with another
+        model, a locked file), the error goes to this request and the next one tries again.
+        """
         with self._lock:
             if self._index is not None and self._index_stamp(self._index) == self._stamp:
                 return self._index
-            if self._index is not None:
-                self._index.store.close()
-            index = ClauseIndex(self.settings.index_dir, self.embedder)
-            if self.embedder is not None:
-                _ = index.vectors  # load faiss now, not in the first search
-            _ = index.bm25
-            self._index, self._stamp = index, self._index_stamp(index)
+            index = ClauseIndex(self.settings.index_dir, self.embedder, read_only=True)
+            try:
+                if self.embedder is not None:
+                    _ = index.vectors  # load faiss now, not in the first search
+                _ = index.bm25
+                stamp = self._index_stamp(index)
+            except BaseException:
+                index.store.close()
+                raise
+            old, self._index, self._stamp = self._index, index, stamp
+            self.generation += 1  # cached documents, diffs and images of the old index are not served again
             self._documents.clear()
             self._diffs.clear()
             self._images.clear()
+            if old is not None:
+                old.store.close()
             return index
 
     def close(self) -> None:
@@ -180,7 +204,7 @@ class Library:
     def document(self, doc_id: str) -> Document:
         """An indexed document, segmented and with its requirements, as the index was built from it."""
         info = self.document_info(doc_id)
-        return self._documents.get(doc_id, lambda: self._prepare(info))
+        return self._documents.get((self.generation, doc_id), lambda: self._prepare(info))
 
     def _prepare(self, info: IndexedDocument) -> Document:
         from pipeline.cli import find_document
@@ -199,7 +223,10 @@ class Library:
     def clause(self, clause_id: int) -> tuple[ClauseRow, Clause | None, list[Requirement]]:
         """A clause: its index row, the clause in its document (boxes, children) and its requirements."""
         row = self.clause_row(clause_id)
-        doc = self.document(row.doc_id)
+        try:
+            doc = self.document(row.doc_id)
+        except NotFoundError:  # the index still has the clause's text, path and pages: serve those
+            return row, None, []
         clause = next((c for c in doc.iter_clauses() if c.path == row.path), None)
         reqs = [r for r in doc.requirements if r.clause_path == row.path]
         return row, clause, reqs
@@ -208,7 +235,9 @@ class Library:
     def diff(self, old: str, new: str) -> DocumentDiff:
         from pipeline.diff import diff_documents
 
-        return self._diffs.get((old, new), lambda: diff_documents(self.document(old), self.document(new)))
+        return self._diffs.get(
+            (self.generation, old, new), lambda: diff_documents(self.document(old), self.document(new))
+        )
 
     def changes(self, old: str, new: str, question: str, k: int) -> list[tuple[Change, float]]:
         from pipeline.changes import rank_changes
@@ -218,7 +247,7 @@ class Library:
     # --- page images --------------------------------------------------------------------------------
     def page_image(self, clause_id: int, page_no: int) -> bytes:
         """A PNG of one page of a clause's PDF with the clause's boxes on that page highlighted."""
-        return self._images.get((clause_id, page_no), lambda: self._render(clause_id, page_no))
+        return self._images.get((self.generation, clause_id, page_no), lambda: self._render(clause_id, page_no))
 
     def _render(self, clause_id: int, page_no: int) -> bytes:
         import pdfplumber
@@ -236,7 +265,7 @@ class Library:
                 path=info.path,
             )
         boxes = [p.bbox for p in (clause.prov if clause else []) if p.page_no == page_no and p.bbox is not None]
-        with pdfplumber.open(source) as pdf:
+        with _PDFIUM, pdfplumber.open(source) as pdf:
             page = pdf.pages[page_no - 1]
             image = page.to_image(resolution=PAGE_RESOLUTION)
             for b in boxes:

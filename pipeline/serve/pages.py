@@ -61,8 +61,13 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+VALUE_LABELS: dict[str, str] = {
+    "date": "日付", "amount": "金額", "count": "数", "rate": "率", "email": "メール", "url": "URL",
+    "phone": "電話", "organisation": "組織",
+}  # fmt: skip
 _env.globals |= {
     "MODALITY_LABELS": MODALITY_LABELS,
+    "VALUE_LABELS": VALUE_LABELS,
     "CATEGORY_LABELS": {c.value: label for c, label in CATEGORY_LABELS.items()},
     "KIND_LABELS": {k.value: label for k, label in KIND_LABELS.items()},
     "nendo": nendo,
@@ -170,10 +175,14 @@ def _pairs(lib: Library, docs: list[IndexedDocument]) -> list[tuple[IndexedDocum
         if d.programme and d.fiscal_year:
             by_programme.setdefault(d.programme, []).append(d)
     for group in by_programme.values():
-        group.sort(key=lambda d: d.fiscal_year or 0)
-        for a, b in itertools.pairwise(group):
-            if a.fiscal_year != b.fiscal_year and (a, b) not in pairs:
-                pairs.append((a, b))
+        years: dict[int, list[IndexedDocument]] = {}
+        for d in group:
+            years.setdefault(d.fiscal_year or 0, []).append(d)
+        ordered = sorted(years.items())
+        for (_, olds), (_, news) in itertools.pairwise(ordered):
+            # only where each year has one call: two calls of a year (事業者向け, 自治体向け) are not told apart
+            if len(olds) == 1 and len(news) == 1 and (olds[0], news[0]) not in pairs:
+                pairs.append((olds[0], news[0]))
     return pairs
 
 
@@ -238,7 +247,7 @@ def clause_page_image(request: Request, clause_id: ClauseId, page_no: int) -> Re
 
         raise NotFoundError(f"page {page_no}: no such page")
     png = library(request).page_image(clause_id, page_no)
-    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
 
 
 # --- comparison -------------------------------------------------------------------------------------------------
