@@ -24,7 +24,7 @@ from pipeline import __version__
 from pipeline.document import Document, IngestResult, IngestStatus, Modality, Provenance, Requirement
 from pipeline.errors import PipelineError, SchemaVersionError, SourceNotFoundError
 from pipeline.ingest import ingest_path, is_current, load_manifest, sha256_file
-from pipeline.nlp import find_requirements
+from pipeline.nlp import find_requirements, requirement_record
 from pipeline.settings import Settings
 from pipeline.structure import iter_outline, outline_record, segment
 from pipeline.utils import write_text_atomic
@@ -406,18 +406,7 @@ def requirements(
         if (wanted is None or r.modality in wanted) and (include_none or wanted or r.modality is not Modality.NONE)
     ]
     if fmt == "json":
-        data = [
-            {
-                "clause_path": r.clause_path,
-                "sentence": r.sentence,
-                "modality": r.modality.value,
-                "subject": r.subject,
-                "values": [
-                    v.model_dump(include={"type", "raw", "normalized", "qualifier"}, mode="json") for v in r.values
-                ],
-            }
-            for r in rows
-        ]
+        data = [requirement_record(r) for r in rows]
         sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=1) + "\n")
         return
     if fmt == "csv":

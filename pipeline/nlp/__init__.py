@@ -27,7 +27,10 @@ from pipeline.document import Clause, Document, Modality, Requirement
 from pipeline.nlp.modality import MODALITY_RULES, classify, find_subject, split_sentences
 from pipeline.nlp.values import VALUE_RULES, extract_values
 
-__all__ = ["DocumentActors", "SubjectParser", "classify", "extract_values", "find_requirements", "split_sentences"]
+__all__ = [
+    "DocumentActors", "SubjectParser", "classify", "extract_values", "find_requirements", "requirement_record",
+    "split_sentences",
+]  # fmt: skip
 
 # Terms for the party a call binds, most specific first; the most frequent one
 # in a document is its main actor.
@@ -131,3 +134,15 @@ def find_requirements(doc: Document, parser: SubjectParser | None = None) -> Doc
     if parser is not None:
         produced["subject_parser"] = parser.name
     return doc.model_copy(update={"requirements": requirements, "produced_by": produced})
+
+
+def requirement_record(r: Requirement) -> dict[str, object]:
+    """A requirement as JSON data: ``{clause_path, sentence, modality, subject, values: [{type, raw, normalized,
+    qualifier}]}`` (``koubo requirements --format json`` and the server's clause records)."""
+    return {
+        "clause_path": r.clause_path,
+        "sentence": r.sentence,
+        "modality": r.modality.value,
+        "subject": r.subject,
+        "values": [v.model_dump(include={"type", "raw", "normalized", "qualifier"}, mode="json") for v in r.values],
+    }

@@ -23,6 +23,7 @@ from pipeline.diff import change_record
 from pipeline.document import ChangeCategory, Clause, DocumentDiff, Modality, SourceFile
 from pipeline.errors import PipelineError
 from pipeline.index import IndexedDocument
+from pipeline.nlp import requirement_record
 from pipeline.search import SearchFilters, SearchMode, hit_record
 from pipeline.serve.library import Library
 from pipeline.structure import outline_record
@@ -297,17 +298,7 @@ def api_clause(request: Request, clause_id: ClauseId) -> dict[str, Any]:
             for p in (clause.prov if clause else [])
             if p.page_no is not None and p.bbox is not None
         ],
-        "requirements": [
-            {
-                "sentence": r.sentence,
-                "modality": r.modality.value,
-                "subject": r.subject,
-                "values": [
-                    v.model_dump(include={"type", "raw", "normalized", "qualifier"}, mode="json") for v in r.values
-                ],
-            }
-            for r in reqs
-        ],
+        "requirements": [requirement_record(r) for r in reqs],
         "children": [
             {"id": ids.get(c.path), "path": c.path, "label": c.label, "heading": c.heading}
             for c in (clause.children if clause else [])
