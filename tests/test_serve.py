@@ -355,6 +355,23 @@ def test_clause_whose_document_json_is_gone(settings: Settings, tmp_path: Path) 
         assert outline.status_code == 404 and "koubo ingest" in outline.json()["error"]
 
 
+def test_page_image_when_served_from_another_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """This test ensures that a page image renders when `koubo index` recorded a relative path and the server runs
+    in another folder (the path is tried beside the corpus folder)."""
+    s = Settings(outputs=tmp_path / "outputs", corpora=CORPORA)
+    monkeypatch.chdir(CORPORA.parent)
+    relative = FY2026.relative_to(CORPORA.parent)
+    with ClauseIndex(s.index_dir, FakeEmbedder()) as ix:
+        ix.add(prepare_document(str(relative), s))
+    monkeypatch.chdir(tmp_path)
+    lib = Library(s, None)
+    assert [d.path for d in lib.documents()] == [str(relative)]
+    cid = lib.clause_ids(lib.documents()[0].id)["IV.1.(1)"]
+    page = lib.clause_row(cid).pages[0]
+    assert lib.page_image(cid, page).startswith(b"\x89PNG")
+    lib.close()
+
+
 def test_page_images_at_once(client: TestClient, ids: dict[str, str]) -> None:
     """This test ensures that many page images asked for at once (a browser loads them together) all render."""
     cid = _clause_id(client, ids[FY2026.name], "IV.1.(1)")

@@ -258,7 +258,10 @@ class Library:
         if page_no not in row.pages:
             raise NotFoundError(f"clause {clause_id} ({row.path}) is not on page {page_no}; it is on {row.pages}")
         info = self.document_info(row.doc_id)
-        source = Path(info.path)
+        # The index keeps the path it was given (relative to where `koubo index` ran): try it as it is, then
+        # beside the corpus folder, so that a server started elsewhere still finds the corpus.
+        tries = [Path(info.path), self.settings.corpora.resolve().parent / info.path]
+        source = next((p for p in tries if p.is_file()), tries[0])
         if not source.is_file() or source.suffix.lower() != ".pdf" or sha256_file(source) != info.sha256:
             raise NotFoundError(
                 f"{info.path}: the PDF the index was built from is not there or has changed; run `koubo index` again",
