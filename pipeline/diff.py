@@ -407,8 +407,8 @@ def _unmatched(nodes: list[_Node], matched: set[int], kind: ChangeKind, year: in
         c = node.clause
         whole = "\n".join(x.text for x in c.walk())
         values = [
-            ValueChange(type=v.type, old=v.raw if kind is ChangeKind.REMOVED else None,
-                        new=v.raw if kind is ChangeKind.ADDED else None)
+            ValueChange(type=v.type, old=_shown(v) if kind is ChangeKind.REMOVED else None,
+                        new=_shown(v) if kind is ChangeKind.ADDED else None)
             for v in _values(whole, year)
             if v.type in (ValueType.AMOUNT, ValueType.DATE, ValueType.COUNT, ValueType.RATE)
         ][:6]  # fmt: skip

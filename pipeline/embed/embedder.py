@@ -53,7 +53,6 @@ class E5Embedder:
         self.revision = revision
         self.dim = dim
         self._model: SentenceTransformer | None = None
-        self._asked: QueryPrecision = query_precision
         self._precision: Literal["fp32", "bf16"] | None = None if query_precision == "auto" else query_precision
 
     @property
