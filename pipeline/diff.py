@@ -50,7 +50,7 @@ from pipeline.document import (
 )
 from pipeline.nlp.values import extract_values
 
-__all__ = ["DIFF_RULES", "MIN_MATCH", "change_record", "diff_documents"]
+__all__ = ["DIFF_RULES", "MIN_MATCH", "change_record", "diff_documents", "value_text"]
 
 DIFF_RULES = "diff_rules.v2"  # v2: values shown compact, shared qualifiers left out
 MIN_MATCH = 0.45  # below this alignment score two clauses are not the same clause
@@ -392,7 +392,7 @@ def _pair_change(
         return Change(kind=ChangeKind.MODIFIED, substantive=False, category=category, reason=f"editorial: {why}",
                       importance=_importance(False, category, ops, 0), **base)  # fmt: skip
     category = _category(changed, nc.heading or oc.heading or "", values)
-    reason = "; ".join(_value_text(v) for v in values) or f"text changed ({_changed_chars(ops)} characters)"
+    reason = "; ".join(value_text(v) for v in values) or f"text changed ({_changed_chars(ops)} characters)"
     return Change(kind=ChangeKind.MODIFIED, substantive=True, category=category, reason=reason, values=values,
                   importance=_importance(True, category, ops, len(values)), **base)  # fmt: skip
 
@@ -454,6 +454,7 @@ def _editorial_reason(ops: Sequence[DiffOp]) -> str:
     return "secretariat's name or the same words"
 
 
-def _value_text(v: ValueChange) -> str:
+def value_text(v: ValueChange) -> str:
+    """A value delta as a reader sees it: 「amount: 1億円 → 7,000万円程度 (−30%)」."""
     delta = f" ({v.delta})" if v.delta else ""
     return f"{v.type.value}: {v.old or '—'} → {v.new or '—'}{delta}"

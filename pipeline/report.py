@@ -35,7 +35,8 @@ from openpyxl.cell.rich_text import CellRichText, TextBlock  # type: ignore[impo
 from openpyxl.cell.text import InlineFont  # type: ignore[import-untyped]
 from openpyxl.styles import Alignment, Font, PatternFill  # type: ignore[import-untyped]
 
-from pipeline.document import Change, ChangeCategory, ChangeKind, DocumentDiff, SourceFile, ValueChange
+from pipeline.diff import change_record, value_text
+from pipeline.document import Change, ChangeCategory, ChangeKind, DocumentDiff, SourceFile
 from pipeline.utils import atomic_write, write_text_atomic
 
 __all__ = [
@@ -116,14 +117,9 @@ def ordered_changes(diff: DocumentDiff) -> list[Change]:
     )
 
 
-def _value_text(v: ValueChange) -> str:
-    delta = f" ({v.delta})" if v.delta else ""
-    return f"{v.type.value}: {v.old or '—'} → {v.new or '—'}{delta}"
-
-
 def extra_values(c: Change) -> list[str]:
     """Value deltas the reason does not already spell out (diff.py often puts them in the reason)."""
-    return [t for t in map(_value_text, c.values) if t not in c.reason]
+    return [t for t in map(value_text, c.values) if t not in c.reason]
 
 
 def change_paths(c: Change) -> str:
@@ -223,23 +219,13 @@ def diff_frame(diff: DocumentDiff) -> pd.DataFrame:
         >>> diff_frame(d).loc[0, ["category", "values"]].tolist()  # doctest: +SKIP
         ['amount', 'amount: 1億円 → 7,000万円程度 (−30%)']
     """
-    rows = [
-        {
-            "kind": c.kind.value,
-            "substantive": c.substantive,
-            "category": c.category.value,
-            "reason": c.reason,
-            "old_path": c.old_path,
-            "new_path": c.new_path,
-            "old_heading": c.old_heading,
-            "new_heading": c.new_heading,
-            "old_text": c.old_text,
-            "new_text": c.new_text,
-            "values": "; ".join(_value_text(v) for v in c.values),
-            "importance": float(c.importance),
-        }
-        for c in ordered_changes(diff)
-    ]
+    rows = []
+    for c in ordered_changes(diff):
+        record = change_record(c)  # the JSON record, with the values as one string and the importance added
+        rows.append(
+            {k: record[k] for k in FRAME_COLUMNS if k in record}
+            | {"values": "; ".join(value_text(v) for v in c.values), "importance": float(c.importance)}
+        )
     frame = pd.DataFrame(rows, columns=list(FRAME_COLUMNS))
     return frame.astype({"substantive": bool, "importance": float})
 

@@ -39,7 +39,7 @@ from pipeline.serve.api import (
     outline_nodes,
     run_search,
 )
-from pipeline.serve.library import Library
+from pipeline.serve.library import Library, NotFoundError
 
 __all__ = ["error_page", "router"]
 
@@ -243,8 +243,6 @@ def clause_page(request: Request, clause_id: ClauseId) -> HTMLResponse:
 @router.get("/clauses/{clause_id}/pages/{page_no}.png")
 def clause_page_image(request: Request, clause_id: ClauseId, page_no: int) -> Response:
     if not 1 <= page_no <= 10_000:
-        from pipeline.serve.library import NotFoundError
-
         raise NotFoundError(f"page {page_no}: no such page")
     png = library(request).page_image(clause_id, page_no)
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
