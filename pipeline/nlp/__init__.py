@@ -19,17 +19,20 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pipeline.document import Clause, Document, Modality, Requirement
-from pipeline.nlp.modality import MODALITY_RULES, classify, find_subject, split_sentences
+from pipeline.nlp.modality import MODALITY_RULES, Classification, classify, find_subject, split_sentences, subject_of
 from pipeline.nlp.values import VALUE_RULES, extract_values
 
+if TYPE_CHECKING:  # numpy and scikit-learn only when a learned model is used
+    from pipeline.nlp.learned import ModalityModel
+
 __all__ = [
-    "DocumentActors", "SubjectParser", "classify", "extract_values", "find_requirements", "requirement_record",
-    "split_sentences",
+    "DocumentActors", "SubjectParser", "classify", "classify_sentences", "extract_values", "find_requirements",
+    "modality_version", "requirement_record", "split_sentences",
 ]  # fmt: skip
 
 # Terms for the party a call binds, most specific first; the most frequent one
@@ -71,6 +74,48 @@ class DocumentActors:
         return self.main or self.applicant
 
 
+def modality_version(model: ModalityModel | None) -> str:
+    """What decides modalities, as recorded in ``produced_by``: the rules, plus the model if one is used."""
+    return MODALITY_RULES if model is None else f"{MODALITY_RULES}+{model.version}"
+
+
+def classify_sentences(
+    sentences: Sequence[str],
+    headings: Sequence[str | None],
+    defaults: Sequence[str | None],
+    model: ModalityModel | None = None,
+) -> list[Classification]:
+    """Classify sentences with the rules and, where no trusted rule fired, with the learned model.
+
+    Args:
+        sentences: the sentences, as printed.
+        headings: each sentence's clause heading (context for items and plain statements).
+        defaults: each sentence's default subject (the clause-level actor).
+        model: the learned classifier (``pipeline.nlp.learned.load_model``); without it, the rules alone.
+
+    Returns:
+        One Classification per sentence. Where the model decided, ``rule`` is ``"model:"`` followed by
+        the rule that fired (``"model:heading.eligibility_item"``).
+    """
+    out = [classify(s, heading=h, default_subject=d) for s, h, d in zip(sentences, headings, defaults, strict=True)]
+    if model is None:
+        return out
+    from pipeline.nlp.learned import trusted
+
+    ask = [i for i, c in enumerate(out) if not trusted(c.rule)]
+    learned = model.predict([sentences[i] for i in ask], [headings[i] for i in ask])
+    for i, modality in zip(ask, learned, strict=True):
+        c = out[i]
+        if modality is c.modality:
+            subject = c.subject
+        elif modality is Modality.NONE:
+            subject = None
+        else:
+            subject = subject_of(sentences[i], headings[i], defaults[i])
+        out[i] = Classification(modality, subject, f"model:{c.rule}")
+    return out
+
+
 def _sentences(clause: Clause) -> Iterable[str]:
     """The clause's own sentences; a printed line break (a new block, a title line) ends one too.
 
@@ -80,13 +125,18 @@ def _sentences(clause: Clause) -> Iterable[str]:
         yield from (s for s in split_sentences(line) if s.strip())
 
 
-def find_requirements(doc: Document, parser: SubjectParser | None = None) -> Document:
+def find_requirements(
+    doc: Document, parser: SubjectParser | None = None, model: ModalityModel | None = None
+) -> Document:
     """Classify every sentence of every clause and extract its values.
 
     Args:
         doc: a Document with its clause tree.
         parser: finds subjects the rules cannot (e.g. ``GinzaParser()``); only
             requirement sentences without a stated subject are sent to it.
+        model: the learned modality classifier (``pipeline.nlp.learned``, experimental and off by
+            default: on the two latest blind samples it did not beat the rules), which then decides where
+            no trusted rule fired; without it, the rules alone decide.
 
     Returns:
         The Document with ``requirements`` filled, in clause order.
@@ -96,21 +146,22 @@ def find_requirements(doc: Document, parser: SubjectParser | None = None) -> Doc
         >>> [r.modality.value for r in doc.requirements if r.clause_path == "IV.1.(1).ロ.b"][:2]
         ['eligibility', 'eligibility']
     """
+    version = modality_version(model)
     actors = DocumentActors.of("\n".join(b.text for b in doc.blocks))
     year = doc.source.fiscal_year
     headings: dict[str, str | None] = {}
-    pending: list[tuple[str, str, Modality, str | None]] = []  # path, sentence, modality, subject
+    rows: list[tuple[str, str, str | None, str | None]] = []  # path, sentence, heading, default subject
     for clause in doc.iter_clauses():
         heading = clause.heading
         if heading is None:  # an item: its context is the nearest heading above it
             parent = clause.path.rsplit(".", 1)[0] if "." in clause.path else ""
             heading = headings.get(parent)
         headings[clause.path] = heading
+        # the default subject matters to the rules too: a plain-form 「…を行う。」 binds the main actor
         default = actors.default_subject(heading)
-        for sentence in _sentences(clause):
-            # the default subject matters to the rules too: a plain-form 「…を行う。」 binds the main actor
-            c = classify(sentence, heading=heading, default_subject=default)
-            pending.append((clause.path, sentence, c.modality, c.subject))
+        rows.extend((clause.path, sentence, heading, default) for sentence in _sentences(clause))
+    decided = classify_sentences([r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows], model)
+    pending = [(path, sentence, c.modality, c.subject) for (path, sentence, _, _), c in zip(rows, decided, strict=True)]
     # the parser sees only requirement sentences that name no subject themselves
     ask = [i for i, (_, s, m, _) in enumerate(pending) if m is not Modality.NONE and find_subject(s) is None]
     if parser is not None and ask:
@@ -127,10 +178,10 @@ def find_requirements(doc: Document, parser: SubjectParser | None = None) -> Doc
                 modality=modality,
                 subject=subject if modality is not Modality.NONE else None,
                 values=extract_values(sentence, base_year=year),
-                produced_by=MODALITY_RULES,
+                produced_by=version,
             )
         )
-    produced = {**doc.produced_by, "modality": MODALITY_RULES, "values": VALUE_RULES}
+    produced = {**doc.produced_by, "modality": version, "values": VALUE_RULES}
     if parser is not None:
         produced["subject_parser"] = parser.name
     return doc.model_copy(update={"requirements": requirements, "produced_by": produced})

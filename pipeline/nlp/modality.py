@@ -76,6 +76,10 @@ not paid, payment limits and a selection that may be lost are eligibility; a rul
 taking effect (「…から施行する」) binds nobody; a kanji numeral with a space (「六 …」)
 marks an item.
 
+``modality_rules.v7`` follows guideline v2.4: a bare item under a heading about costs (a
+cost category) and a nominalised task (「…の提出」) are none, no longer eligibility. Scored on
+the seventh sample before this change (v6: accuracy 0.780, requirements P 0.763 R 0.755).
+
 The rule set is versioned as :data:`MODALITY_RULES`; change the name whenever a
 change to the tables below can change an output.
 """
@@ -95,10 +99,12 @@ __all__ = [
     "RULES",
     "Classification",
     "classify",
+    "find_subject",
     "split_sentences",
+    "subject_of",
 ]
 
-MODALITY_RULES = "modality_rules.v6"
+MODALITY_RULES = "modality_rules.v7"
 
 # Longest first, so that 伴走支援事業者 wins over 事業者 and 委託予定先 over 委託先.
 ACTORS: tuple[str, ...] = tuple(
@@ -178,6 +184,8 @@ ELIGIBILITY_HEADING = re.compile(
     r"|(?:する|した|される|された|である|となった)場合$|経過措置"
     # a heading naming a class of persons: 「(ホ) 社会的事情により就職が著しく阻害されている者」「…の身体障害者」
     r"|(?:[いるたのな]|障害)者$"
+    # 「…に参加するデジタル人材は以下を想定」: the profile of the persons sought (guideline v2.3)
+    r"|(?:者|人材)は以下を想定"
 )
 # Clause headings under which a 〜こと sentence is a nominalised aim or background, not a duty.
 DESCRIPTIVE_HEADING = re.compile(r"目的|背景|趣旨|経緯|概要|はじめに")
@@ -220,6 +228,8 @@ RULES: tuple[tuple[str, Modality, re.Pattern[str]], ...] = tuple(
     (name, modality, re.compile(pattern))
     for name, modality, pattern in (
         # --- descriptions that only look like rules -------------------------------------
+        # 「伴走支援事業者は、シンクタンク…等の事業者を想定しています」: the intended profile of a party or post (v2.3)
+        ("eligibility.profile", Modality.ELIGIBILITY, r"^[^。]{0,40}?(?:者|人材|ーター|法人|企業)(?:等)?は、?[^。]*?を想定(?:して|し)?(?:います|いる|します|する)?" + _E),
         ("none.assumption",     Modality.NONE, r"(?:想定|予定)(?:して|され|し)?(?:います|いる|おります|おり|です|である)" + _E),
         # 「…変更があった場合には、不採択となることがあります」: a conditional loss of a selection (v2.1)
         ("eligibility.may_lose", Modality.ELIGIBILITY, r"(?:不採択|採択(?:の)?取(?:り)?消し?|契約(?:の)?解除|対象外)と(?:なる|する)(?:場合|こと)が(?:あります|ある)" + _E),
@@ -366,9 +376,14 @@ HEADING_RULES: tuple[tuple[str, re.Pattern[str], re.Pattern[str], Modality], ...
          Modality.ELIGIBILITY),
         # Under 「事業の目的」 a 〜こと sentence is a nominalised aim (「…優位性を確立すること。」), not a duty.
         ("heading.descriptive_koto", DESCRIPTIVE_HEADING.pattern, r"[^なれ]こと" + _E, Modality.NONE),
-        # A bare noun phrase listed under 「対象とならない経費」 or 「応募資格」: an item of the list.
-        ("heading.eligibility_item", ELIGIBILITY_HEADING.pattern + r"|経費",
-         r"[^するいたことだでしまんうくぐぶむぬつ]" + _E, Modality.ELIGIBILITY),
+        # A bare noun phrase listed under 「応募資格」 or a class of persons: a condition of who qualifies.
+        # Not under a heading about costs: a cost category (「・建物等施設に関する経費」) has no predicate
+        # of its own and is none, the lead sentence carries the scope (guideline v2.2, v2.4); nor a
+        # nominalised task (「…報告書等の提出」「成果の取りまとめ」), also none (v2.2).
+        ("heading.eligibility_item", r"^(?!.*(?:経費|費用|費目)).*?(?:" + ELIGIBILITY_HEADING.pattern + ")",
+         r"[^するいたことだでしまんうくぐぶむぬつ]"
+         r"(?<!提出)(?<!交付)(?<!実施)(?<!作成)(?<!管理)(?<!受領)(?<!請求)(?<!報告)(?<!運営)(?<!調整)(?<!取りまとめ)" + _E,
+         Modality.ELIGIBILITY),
     )
 )
 # fmt: on
@@ -536,6 +551,11 @@ def classify(sentence: str, *, heading: str | None = None, default_subject: str 
         return Classification(Modality.NONE, None, "none.issuer_right")
     subject = stated or (_heading_actor(heading) if heading else None) or default_subject
     return Classification(modality, subject, rule)
+
+
+def subject_of(sentence: str, heading: str | None = None, default_subject: str | None = None) -> str | None:
+    """The actor a requirement binds: stated in the sentence, else named by its heading, else the default."""
+    return find_subject(sentence) or (_heading_actor(heading) if heading else None) or default_subject
 
 
 def find_subject(sentence: str) -> str | None:

@@ -1,0 +1,283 @@
+"""An experimental learned modality classifier, trained on koubo's labelled sentences, to back up the rules.
+
+The rules in ``modality.py`` are exact on explicit modal forms (〜してはならない, 〜してください,
+〜できます, 〜が望ましい …) but were written from the samples they were tuned on, and on each new sample
+the rules that read context (a bare item under a heading, a plain-form statement, 〜こと ending a list
+item) were wrong most often. This model decides those cases instead: a logistic regression on character
+n-grams of three views of the sentence — its last 24 characters (the predicate, with quotes and asides
+removed), its first 16 (the item marker and the opening words) and its clause heading — trained on every
+labelled sentence in ``modality_training.jsonl`` (built from ``tests/data/modality_*.jsonl`` by
+``tests/data/make_modality_training.py``). :func:`trusted` keeps a rule's answer when the rule fired on an
+explicit marker (:data:`TRUSTED_RULES`); ``pipeline.nlp.classify_sentences`` takes the model's otherwise.
+
+**Off by default.** Scored once on each of the two latest blind samples, each time trained on every
+earlier sample (``bench/modality_eval.py --gold F --model``), accuracy / requirements P / R:
+
+    sample         rules                   rules + model
+    fresh6 (168)   0.762 / 0.712 / 0.813   0.833 / 0.813 / 0.813
+    fresh7 (168)   0.780 / 0.763 / 0.755   0.744 / 0.764 / 0.723
+
+Better on one, worse on the other: no reliable gain, so the pipeline runs the rules alone until more
+labelled samples settle it (the model gained as its training set grew: 0.73 → 0.82 accuracy alone from
+fresh4 to fresh6). Pass ``model=`` to ``find_requirements`` to use it.
+
+The model trains in about three seconds; ``load_model`` reads it from ``models/modality/``, or trains it
+and writes it there when it is missing or was trained on other data. It is stored as JSON and ``.npz``
+arrays (no pickle), and predicts without scikit-learn (the same features, checked against it in tests).
+
+Example:
+    >>> model = load_model(Path("models"))
+    >>> model.predict(["- ・ 事故対応に要する一切の費用"], ["(3) 委託経費の対象とならない経費"])
+    [<Modality.NONE: 'none'>]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline.document import Modality
+
+__all__ = ["MODEL_VERSION", "TRUSTED_RULES", "ModalityModel", "load_model", "training_examples", "trusted"]
+
+log = logging.getLogger(__name__)
+
+MODEL_VERSION = "modality_model.v1"
+TRAINING_FILE = "modality_training.jsonl"
+
+# Rules that fire on an explicit modal marker and that held their precision on samples they had not
+# seen: their answer stands. Every other rule (an item read by its heading, a plain-form statement,
+# 〜こと, 〜ものとする, a date, a definition, no rule at all) is decided by the model.
+TRUSTED_RULES = re.compile(
+    r"^(?:prohibition\.|permission\.|recommendation\."
+    r"|obligation\.(?:kudasai|must|necessary|require|duty)"
+    r"|deadline\.(?:relative|window)"
+    r"|eligibility\.(?:cost|cost_borne|borne|cap|excluded|disqualify|not_selected|not_chosen|not_accepted"
+    r"|limited|requirements|cost_not_charged|persons_excluded|grant_condition)"
+    r"|none\.(?:pointer|possibility|issuer_right|assumption|purpose|enactment))"
+)
+
+# The views of a sentence the model reads: (name, n-gram range, weight).
+_VIEWS: tuple[tuple[str, tuple[int, int], float], ...] = (
+    ("tail", (1, 3), 1.0),
+    ("heading", (1, 2), 0.5),
+    ("head", (2, 3), 0.5),
+)
+_QUOTED = re.compile(r"[「『][^」』]*[」』]")
+_ASIDE = re.compile(r"[（(][^（()）]*[)）]")
+_END = re.compile(r"[。．\s]+$")
+_LEAD = re.compile(r"^[-・\s*#]+")
+
+
+def trusted(rule: str) -> bool:
+    """Whether a rule's answer stands over the model's (an explicit modal marker fired)."""
+    return TRUSTED_RULES.match(rule) is not None
+
+
+def _views(sentence: str, heading: str | None) -> dict[str, str]:
+    core = _END.sub("", _ASIDE.sub("", _QUOTED.sub("「」", sentence)).strip())
+    return {"tail": core[-24:], "heading": heading or "", "head": _LEAD.sub("", sentence)[:16]}
+
+
+def _ngrams(text: str, lo: int, hi: int) -> Iterable[str]:
+    # the same character n-grams as scikit-learn's analyzer="char" (whitespace runs squashed to one space)
+    text = re.sub(r"\s\s+", " ", text)
+    for n in range(lo, hi + 1):
+        for i in range(len(text) - n + 1):
+            yield text[i : i + n]
+
+
+@dataclass(frozen=True)
+class Example:
+    """One labelled sentence: what the model is trained on."""
+
+    sentence: str
+    heading: str | None
+    modality: Modality
+
+
+def training_examples(path: Path | None = None) -> list[Example]:
+    """The labelled sentences shipped with koubo (or those in ``path``)."""
+    text = path.read_text(encoding="utf-8") if path else _packaged_training()
+    out = []
+    for line in text.splitlines():
+        if line.strip():
+            r = json.loads(line)
+            out.append(Example(r["sentence"], r["heading"], Modality(r["modality"])))
+    return out
+
+
+def _packaged_training() -> str:
+    return resources.files("pipeline.nlp").joinpath(TRAINING_FILE).read_text(encoding="utf-8")
+
+
+def _fingerprint(examples: Sequence[Example]) -> str:
+    h = hashlib.sha256()
+    for e in examples:
+        h.update(json.dumps([e.sentence, e.heading, e.modality.value], ensure_ascii=False).encode())
+    return h.hexdigest()[:16]
+
+
+class ModalityModel:
+    """Character n-gram TF-IDF views of a sentence and a multinomial logistic regression over them.
+
+    Attributes:
+        version: ``modality_model.v1:<fingerprint of the training data>``, recorded in ``produced_by``.
+        classes: the modalities, in the order of the weights' rows.
+    """
+
+    def __init__(
+        self,
+        vocab: dict[str, dict[str, int]],
+        idf: dict[str, np.ndarray],
+        coef: np.ndarray,
+        intercept: np.ndarray,
+        classes: Sequence[Modality],
+        fingerprint: str,
+    ) -> None:
+        self._vocab, self._idf, self._coef, self._intercept = vocab, idf, coef, intercept
+        self.classes = tuple(classes)
+        self.fingerprint = fingerprint
+        self.version = f"{MODEL_VERSION}:{fingerprint}"
+        self._offsets: dict[str, int] = {}
+        start = 0
+        for name, _, _ in _VIEWS:
+            self._offsets[name] = start
+            start += len(vocab[name])
+        if coef.shape != (len(self.classes), start):
+            raise ValueError(f"modality model weights are {coef.shape}, expected {(len(self.classes), start)}")
+
+    @classmethod
+    def train(cls, examples: Sequence[Example], *, c: float = 1.0) -> ModalityModel:
+        """Fit the model (scikit-learn's TfidfVectorizer and LogisticRegression; about a second)."""
+        from scipy.sparse import hstack
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
+        views = [_views(e.sentence, e.heading) for e in examples]
+        vocab, idf, blocks = {}, {}, []
+        for name, ngram, weight in _VIEWS:
+            vec = TfidfVectorizer(analyzer="char", ngram_range=ngram, sublinear_tf=True, min_df=2, lowercase=False)
+            blocks.append(vec.fit_transform([v[name] for v in views]) * weight)
+            vocab[name] = {k: int(i) for k, i in vec.vocabulary_.items()}
+            idf[name] = np.asarray(vec.idf_, dtype=np.float64)
+        labels = [e.modality.value for e in examples]
+        fit = LogisticRegression(C=c, max_iter=5000).fit(hstack(blocks).tocsr(), labels)
+        classes = [Modality(v) for v in fit.classes_]
+        return cls(vocab, idf, np.asarray(fit.coef_), np.asarray(fit.intercept_), classes, _fingerprint(examples))
+
+    def _features(self, sentence: str, heading: str | None) -> tuple[np.ndarray, np.ndarray]:
+        cols: list[int] = []
+        vals: list[float] = []
+        views = _views(sentence, heading)
+        for name, (lo, hi), weight in _VIEWS:
+            counts: dict[int, int] = {}
+            vocab = self._vocab[name]
+            for gram in _ngrams(views[name], lo, hi):
+                if (j := vocab.get(gram)) is not None:
+                    counts[j] = counts.get(j, 0) + 1
+            if not counts:
+                continue
+            idx = np.fromiter(counts, dtype=np.int64)
+            tf = 1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64))
+            v = tf * self._idf[name][idx]
+            v *= weight / np.linalg.norm(v)
+            cols.extend((idx + self._offsets[name]).tolist())
+            vals.extend(v.tolist())
+        return np.asarray(cols, dtype=np.int64), np.asarray(vals, dtype=np.float64)
+
+    def probabilities(self, sentences: Sequence[str], headings: Sequence[str | None]) -> np.ndarray:
+        """Class probabilities, one row per sentence, columns in :attr:`classes` order."""
+        scores = np.empty((len(sentences), len(self.classes)))
+        for i, (s, h) in enumerate(zip(sentences, headings, strict=True)):
+            cols, vals = self._features(s, h)
+            scores[i] = self._coef[:, cols] @ vals + self._intercept
+        scores -= scores.max(axis=1, keepdims=True)
+        p = np.exp(scores)
+        return np.asarray(p / p.sum(axis=1, keepdims=True))
+
+    def predict(self, sentences: Sequence[str], headings: Sequence[str | None]) -> list[Modality]:
+        """The most probable modality of each sentence under its heading."""
+        if not sentences:
+            return []
+        return [self.classes[j] for j in self.probabilities(sentences, headings).argmax(axis=1)]
+
+    def save(self, folder: Path) -> None:
+        """Write ``model.json`` and ``weights.npz`` into ``folder``, atomically (a temp folder renamed)."""
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+        meta = {
+            "version": MODEL_VERSION,
+            "fingerprint": self.fingerprint,
+            "classes": [c.value for c in self.classes],
+            "vocab": self._vocab,
+        }
+        (tmp / "model.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        arrays = {"coef": self._coef, "intercept": self._intercept, **{f"idf_{k}": v for k, v in self._idf.items()}}
+        np.savez(tmp / "weights.npz", **arrays)  # type: ignore[arg-type]
+        if folder.exists():
+            old = folder.with_name(f".{folder.name}-old-{os.getpid()}")
+            folder.rename(old)
+            tmp.rename(folder)
+            for f in old.iterdir():
+                f.unlink()
+            old.rmdir()
+        else:
+            tmp.rename(folder)
+
+    @classmethod
+    def load(cls, folder: Path) -> ModalityModel:
+        """Read a model written by :meth:`save`."""
+        meta: dict[str, Any] = json.loads((folder / "model.json").read_text(encoding="utf-8"))
+        if meta.get("version") != MODEL_VERSION:
+            raise ValueError(f"{folder}: a {meta.get('version')} model, this koubo reads {MODEL_VERSION}")
+        with np.load(folder / "weights.npz", allow_pickle=False) as w:
+            idf = {name: np.asarray(w[f"idf_{name}"]) for name, _, _ in _VIEWS}
+            coef, intercept = np.asarray(w["coef"]), np.asarray(w["intercept"])
+        classes = [Modality(c) for c in meta["classes"]]
+        return cls(meta["vocab"], idf, coef, intercept, classes, meta["fingerprint"])
+
+
+def load_model(models_dir: Path = Path("models"), examples: Sequence[Example] | None = None) -> ModalityModel:
+    """The modality model under ``models_dir/modality``, trained (and written there) if missing or stale.
+
+    A model trained on other data than ``examples`` (default: the shipped training file) is retrained.
+    If the folder cannot be written the model is still returned, trained in memory.
+    """
+    examples = list(examples) if examples is not None else training_examples()
+    folder = models_dir / "modality"
+    want = _fingerprint(examples)
+    try:
+        model = ModalityModel.load(folder)
+        if model.fingerprint == want:
+            return model
+        log.info("the modality model in %s was trained on other data; retraining", folder)
+    except FileNotFoundError:
+        log.info("no modality model in %s; training one (about a second)", folder)
+    except (ValueError, KeyError, OSError) as e:
+        log.warning("the modality model in %s cannot be read (%s); retraining", folder, e)
+    model = ModalityModel.train(examples)
+    try:
+        model.save(folder)
+    except OSError as e:
+        log.warning("could not write the modality model to %s (%s); using it from memory", folder, e)
+    return model
+
+
+if __name__ == "__main__":  # python -m pipeline.nlp.learned models  (make models)
+    import sys
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    built = load_model(Path(sys.argv[1] if len(sys.argv) > 1 else "models"))
+    print(f"modality model {built.version}: {len(built.classes)} classes")
