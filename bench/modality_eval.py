@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 from pipeline.document import Document, Modality  # noqa: E402
 from pipeline.nlp import DocumentActors, SubjectParser, classify_sentences  # noqa: E402
 from pipeline.nlp.learned import TRAINING_FILE, Example, ModalityModel  # noqa: E402
-from pipeline.nlp.modality import classify, split_sentences  # noqa: E402
+from pipeline.nlp.modality import classify, find_subject, split_sentences  # noqa: E402
 
 GOLD = ROOT / "tests/data/modality_gold.jsonl"
 TRAINING = ROOT / "pipeline/nlp" / TRAINING_FILE
@@ -205,12 +205,13 @@ def score(
         [it.sentence for it in items], [it.heading for it in items], [it.default_subject for it in items], model
     )
     pairs = [(it, c.modality, c.subject, c.rule) for it, c in zip(items, found, strict=True)]
-    if parser is not None:
-        bare = [classify(it.sentence, heading=it.heading) for it in items]
-        ask = [i for i, c in enumerate(bare) if c.modality is not Modality.NONE and c.subject is None]
-        found = dict(zip(ask, parser.subjects([items[i].sentence for i in ask]), strict=True))
+    if parser is not None:  # as find_requirements: requirement sentences that name no subject themselves
+        ask = [
+            i for i, (it, m, _, _) in enumerate(pairs) if m is not Modality.NONE and find_subject(it.sentence) is None
+        ]
+        parsed = dict(zip(ask, parser.subjects([items[i].sentence for i in ask]), strict=True))
         pairs = [
-            (it, m, (found.get(i) or it.default_subject) if i in found else subj, rule)
+            (it, m, (parsed.get(i) or subj) if i in parsed else subj, rule)
             for i, (it, m, subj, rule) in enumerate(pairs)
         ]
     n = len(pairs)

@@ -15,6 +15,7 @@ from pipeline.nlp.modality import MODALITY_RULES
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
+TRAINING = ROOT / "pipeline" / "nlp" / "modality_training.jsonl"
 
 # Sentences from the corpus (chiiki-dx FY2026, yorozu FY2026), with their headings.
 CORPUS = [
@@ -39,7 +40,7 @@ def model(examples: list[Example]) -> ModalityModel:
 def test_training_file_is_the_labelled_sets() -> None:
     """This test ensures that the shipped training file carries every labelled sentence with its current label
     (a relabelled sample must be followed by tests/data/make_modality_training.py)."""
-    rows = [json.loads(line) for line in (ROOT / "pipeline/nlp/modality_training.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in TRAINING.read_text(encoding="utf-8").splitlines()]
     by_set: dict[str, list[tuple[str, str]]] = {}
     for r in rows:
         by_set.setdefault(r["set"], []).append((r["sentence"], r["modality"]))
@@ -76,10 +77,10 @@ def test_predictions_match_scikit_learn(examples: list[Example], model: Modality
 
 
 def test_saved_model_loads_and_stale_model_is_retrained(tmp_path: Path, examples: list[Example]) -> None:
-    """This test ensures that a written model reads back identically, and that one trained on other data, or
-    unreadable, is retrained rather than used."""
+    """This test ensures that a written model reads back identically, and that one trained on other data, or an
+    unreadable file (bad bytes, a truncated write), is retrained and rewritten rather than used."""
     first = load_model(tmp_path, examples[:400])
-    saved = tmp_path / "modality" / "weights.npz"
+    saved = tmp_path / "modality.npz"
     stamp = saved.stat().st_mtime_ns
     again = load_model(tmp_path, examples[:400])
     assert saved.stat().st_mtime_ns == stamp  # read, not retrained
@@ -87,20 +88,58 @@ def test_saved_model_loads_and_stale_model_is_retrained(tmp_path: Path, examples
     np.testing.assert_array_equal(again.probabilities(sentences, headings), first.probabilities(sentences, headings))
     other = load_model(tmp_path, examples[:500])
     assert other.fingerprint != first.fingerprint
-    assert ModalityModel.load(tmp_path / "modality").fingerprint == other.fingerprint
-    (tmp_path / "modality" / "model.json").write_text("{not json", encoding="utf-8")
-    assert load_model(tmp_path, examples[:500]).fingerprint == other.fingerprint
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary folders left
+    assert ModalityModel.load(saved).fingerprint == other.fingerprint
+    whole = saved.read_bytes()
+    for broken in (b"not a zip file", whole[: len(whole) // 2], b""):
+        saved.write_bytes(broken)
+        with pytest.raises(ValueError, match="not a readable modality model"):
+            ModalityModel.load(saved)
+        assert load_model(tmp_path, examples[:500]).fingerprint == other.fingerprint
+        assert ModalityModel.load(saved).fingerprint == other.fingerprint  # rewritten whole
+    assert [p.name for p in tmp_path.iterdir()] == ["modality.npz"]  # no temporary file left
+
+
+def test_save_replaces_the_file_in_one_step(tmp_path: Path, model: ModalityModel) -> None:
+    """This test ensures that saving over an existing model never leaves a moment without a whole file: the new
+    one is written beside it and renamed over it, and a failed write leaves the old file and no debris."""
+    path = tmp_path / "modality.npz"
+    model.save(path)
+    before = path.read_bytes()
+    real_savez = np.savez
+
+    def failing_savez(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full")
+
+    np.savez = failing_savez  # type: ignore[assignment]
+    try:
+        with pytest.raises(OSError, match="disk full"):
+            model.save(path)
+    finally:
+        np.savez = real_savez
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["modality.npz"]
+    assert oct(path.stat().st_mode & 0o777) == "0o644"
+
+
+def test_training_needs_three_modalities() -> None:
+    """This test ensures that training on too few kinds fails with a message, not with a shape error later."""
+    few = [Example("提出すること。", None, Modality.OBLIGATION), Example("背景である。", None, Modality.NONE)] * 3
+    with pytest.raises(ValueError, match="at least three modalities"):
+        ModalityModel.train(few)
 
 
 def test_load_refuses_another_model_version(tmp_path: Path, model: ModalityModel) -> None:
     """This test ensures that a model file of another version is refused with a message naming both versions."""
-    model.save(tmp_path / "m")
-    meta = json.loads((tmp_path / "m" / "model.json").read_text(encoding="utf-8"))
+    path = tmp_path / "m.npz"
+    model.save(path)
+    with np.load(path, allow_pickle=False) as w:
+        arrays = {k: w[k] for k in w.files}
+    meta = json.loads(str(arrays["meta"]))
     meta["version"] = "modality_model.v0"
-    (tmp_path / "m" / "model.json").write_text(json.dumps(meta), encoding="utf-8")
+    arrays["meta"] = np.array(json.dumps(meta))
+    np.savez(path, **arrays)
     with pytest.raises(ValueError, match=r"modality_model\.v0 model, this koubo reads modality_model\.v1"):
-        ModalityModel.load(tmp_path / "m")
+        ModalityModel.load(path)
 
 
 def test_trusted_rules_stand_and_the_model_decides_the_rest(model: ModalityModel) -> None:
@@ -137,7 +176,7 @@ def test_held_out_model_leaves_out_the_scored_sample() -> None:
     bench = importlib.util.module_from_spec(spec)
     sys.modules["modality_eval"] = bench
     spec.loader.exec_module(bench)
-    rows = [json.loads(line) for line in (ROOT / "pipeline/nlp/modality_training.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in TRAINING.read_text(encoding="utf-8").splitlines()]
     kept = [
         Example(r["sentence"], r["heading"], Modality(r["modality"])) for r in rows if r["set"] != "modality_fresh7"
     ]

@@ -105,6 +105,15 @@ CASES: list[tuple[str, str | None, Modality, str | None]] = [
     # the intended profile of a party to be appointed is eligibility (guideline v2.3); 想定 of a quantity is none
     ("伴走支援事業者は、地方銀行等の事業者を想定しています。", None, EL, "伴走支援事業者"),
     ("採択件数は5件程度を想定しています。", None, NO, None),
+    ("本事業の参加者は、30名程度を想定しています。", None, NO, None),  # a number of persons, not a profile
+    ("補助事業者は、1件あたり500万円程度の事業規模を想定しています。", None, NO, None),
+    ("伴走支援事業者は、地方銀行等の事業者を想定しております。", None, EL, "伴走支援事業者"),
+    # guideline v2.4: a cost category listed under a cost heading, and a nominalised task, are none
+    ("- ・ 建物等施設に関する経費", "(2) 直接経費として計上できない経費", NO, None),
+    ("- ・ 事業終了後に生じた損害の賠償に要する経費", "## （2）直接経費として計上できない経費", NO, None),
+    ("- ・ 事務局への成果報告書及び事前協議書等の提出", "イ. 伴走支援事業者の法人としての経験、能力", NO, None),
+    ("- ・ 報告書等の提出等", "1. 応募資格", NO, None),
+    ("- ・ 官公庁等における地域DX推進の実務経験を有する者", "1. 応募資格", EL, None),
 ]
 # fmt: on
 

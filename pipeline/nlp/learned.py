@@ -21,9 +21,10 @@ Better on one, worse on the other: no reliable gain, so the pipeline runs the ru
 labelled samples settle it (the model gained as its training set grew: 0.73 → 0.82 accuracy alone from
 fresh4 to fresh6). Pass ``model=`` to ``find_requirements`` to use it.
 
-The model trains in about three seconds; ``load_model`` reads it from ``models/modality/``, or trains it
-and writes it there when it is missing or was trained on other data. It is stored as JSON and ``.npz``
-arrays (no pickle), and predicts without scikit-learn (the same features, checked against it in tests).
+The model trains in a few seconds; ``load_model`` reads it from ``models/modality.npz``, or trains it and
+writes it there when it is missing, unreadable or trained on other data or settings. It is one ``.npz``
+file of arrays and a JSON string (no pickle), and predicts without scikit-learn (the same features,
+checked against it in tests).
 
 Example:
     >>> model = load_model(Path("models"))
@@ -39,11 +40,11 @@ import logging
 import os
 import re
 import tempfile
+import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -55,17 +56,22 @@ log = logging.getLogger(__name__)
 
 MODEL_VERSION = "modality_model.v1"
 TRAINING_FILE = "modality_training.jsonl"
+MODEL_FILE = "modality.npz"
 
 # Rules that fire on an explicit modal marker and that held their precision on samples they had not
 # seen: their answer stands. Every other rule (an item read by its heading, a plain-form statement,
-# 〜こと, 〜ものとする, a date, a definition, no rule at all) is decided by the model.
+# 〜こと, 〜ものとする, a date, a definition, no rule at all) is decided by the model. Two context
+# rules are kept on purpose: eligibility.grant_condition (a 〜こと act read as a grant condition only in
+# a grant manual, which the model cannot tell) and prohibition.plain_negative (「…利用しない。」 binding
+# the main actor), both without a miss on the labelled sets.
 TRUSTED_RULES = re.compile(
-    r"^(?:prohibition\.|permission\.|recommendation\."
+    r"^(?:(?:prohibition|permission|recommendation)\.[a-z_]+"
     r"|obligation\.(?:kudasai|must|necessary|require|duty)"
     r"|deadline\.(?:relative|window)"
     r"|eligibility\.(?:cost|cost_borne|borne|cap|excluded|disqualify|not_selected|not_chosen|not_accepted"
     r"|limited|requirements|cost_not_charged|persons_excluded|grant_condition)"
     r"|none\.(?:pointer|possibility|issuer_right|assumption|purpose|enactment))"
+    r"(?:$|@)"  # the whole name, or the name with its @aside / @first_clause / @before_note suffix
 )
 
 # The views of a sentence the model reads: (name, n-gram range, weight).
@@ -74,6 +80,7 @@ _VIEWS: tuple[tuple[str, tuple[int, int], float], ...] = (
     ("heading", (1, 2), 0.5),
     ("head", (2, 3), 0.5),
 )
+_TAIL, _HEAD = 24, 16  # characters of the predicate end and of the opening that the model reads
 _QUOTED = re.compile(r"[「『][^」』]*[」』]")
 _ASIDE = re.compile(r"[（(][^（()）]*[)）]")
 _END = re.compile(r"[。．\s]+$")
@@ -87,7 +94,7 @@ def trusted(rule: str) -> bool:
 
 def _views(sentence: str, heading: str | None) -> dict[str, str]:
     core = _END.sub("", _ASIDE.sub("", _QUOTED.sub("「」", sentence)).strip())
-    return {"tail": core[-24:], "heading": heading or "", "head": _LEAD.sub("", sentence)[:16]}
+    return {"tail": core[-_TAIL:], "heading": heading or "", "head": _LEAD.sub("", sentence)[:_HEAD]}
 
 
 def _ngrams(text: str, lo: int, hi: int) -> Iterable[str]:
@@ -122,8 +129,15 @@ def _packaged_training() -> str:
     return resources.files("pipeline.nlp").joinpath(TRAINING_FILE).read_text(encoding="utf-8")
 
 
+_C = 1.0  # inverse regularisation strength of the logistic regression
+
+
 def _fingerprint(examples: Sequence[Example]) -> str:
+    """Of the training data and of everything that shapes the features, so that a model saved by another
+    setting is retrained rather than read with features it was not trained on."""
     h = hashlib.sha256()
+    settings = [MODEL_VERSION, _VIEWS, _TAIL, _HEAD, _C, _QUOTED.pattern, _ASIDE.pattern, _END.pattern, _LEAD.pattern]
+    h.update(json.dumps(settings, ensure_ascii=False).encode())
     for e in examples:
         h.update(json.dumps([e.sentence, e.heading, e.modality.value], ensure_ascii=False).encode())
     return h.hexdigest()[:16]
@@ -159,8 +173,14 @@ class ModalityModel:
             raise ValueError(f"modality model weights are {coef.shape}, expected {(len(self.classes), start)}")
 
     @classmethod
-    def train(cls, examples: Sequence[Example], *, c: float = 1.0) -> ModalityModel:
-        """Fit the model (scikit-learn's TfidfVectorizer and LogisticRegression; about a second)."""
+    def train(cls, examples: Sequence[Example]) -> ModalityModel:
+        """Fit the model (scikit-learn's TfidfVectorizer and LogisticRegression; a few seconds).
+
+        Raises:
+            ValueError: fewer than three modalities among the examples (the model is multinomial).
+        """
+        if len({e.modality for e in examples}) < 3:
+            raise ValueError("the modality model needs examples of at least three modalities")
         from scipy.sparse import hstack
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
@@ -173,7 +193,7 @@ class ModalityModel:
             vocab[name] = {k: int(i) for k, i in vec.vocabulary_.items()}
             idf[name] = np.asarray(vec.idf_, dtype=np.float64)
         labels = [e.modality.value for e in examples]
-        fit = LogisticRegression(C=c, max_iter=5000).fit(hstack(blocks).tocsr(), labels)
+        fit = LogisticRegression(C=_C, max_iter=5000).fit(hstack(blocks).tocsr(), labels)
         classes = [Modality(v) for v in fit.classes_]
         return cls(vocab, idf, np.asarray(fit.coef_), np.asarray(fit.intercept_), classes, _fingerprint(examples))
 
@@ -213,69 +233,97 @@ class ModalityModel:
             return []
         return [self.classes[j] for j in self.probabilities(sentences, headings).argmax(axis=1)]
 
-    def save(self, folder: Path) -> None:
-        """Write ``model.json`` and ``weights.npz`` into ``folder``, atomically (a temp folder renamed)."""
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    def save(self, path: Path) -> None:
+        """Write the model to one ``.npz`` file (weights, and its metadata as a JSON string), atomically: it is
+        written beside ``path`` and renamed over it, so a reader sees the old model or the new one, never a
+        part, and the last of two writers wins."""
         meta = {
             "version": MODEL_VERSION,
             "fingerprint": self.fingerprint,
             "classes": [c.value for c in self.classes],
             "vocab": self._vocab,
         }
-        (tmp / "model.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-        arrays = {"coef": self._coef, "intercept": self._intercept, **{f"idf_{k}": v for k, v in self._idf.items()}}
-        np.savez(tmp / "weights.npz", **arrays)  # type: ignore[arg-type]
-        if folder.exists():
-            old = folder.with_name(f".{folder.name}-old-{os.getpid()}")
-            folder.rename(old)
-            tmp.rename(folder)
-            for f in old.iterdir():
-                f.unlink()
-            old.rmdir()
-        else:
-            tmp.rename(folder)
+        arrays = {
+            "meta": np.array(json.dumps(meta, ensure_ascii=False)),
+            "coef": self._coef,
+            "intercept": self._intercept,
+            **{f"idf_{k}": v for k, v in self._idf.items()},
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, **arrays)  # type: ignore[arg-type]
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
     @classmethod
-    def load(cls, folder: Path) -> ModalityModel:
-        """Read a model written by :meth:`save`."""
-        meta: dict[str, Any] = json.loads((folder / "model.json").read_text(encoding="utf-8"))
-        if meta.get("version") != MODEL_VERSION:
-            raise ValueError(f"{folder}: a {meta.get('version')} model, this koubo reads {MODEL_VERSION}")
-        with np.load(folder / "weights.npz", allow_pickle=False) as w:
-            idf = {name: np.asarray(w[f"idf_{name}"]) for name, _, _ in _VIEWS}
-            coef, intercept = np.asarray(w["coef"]), np.asarray(w["intercept"])
+    def load(cls, path: Path) -> ModalityModel:
+        """Read a model written by :meth:`save`.
+
+        Raises:
+            FileNotFoundError: no model there.
+            ValueError: not a model file of this version, or inconsistent.
+        """
+        try:
+            with path.open("rb") as f:  # opened here: np.load leaves a file it opened itself open when it fails
+                w = np.load(f, allow_pickle=False)
+                if not isinstance(w, np.lib.npyio.NpzFile):
+                    raise ValueError("not an .npz archive")
+                with w:
+                    meta = json.loads(str(w["meta"]))
+                    idf = {name: np.asarray(w[f"idf_{name}"]) for name, _, _ in _VIEWS}
+                    coef, intercept = np.asarray(w["coef"]), np.asarray(w["intercept"])
+        except FileNotFoundError:
+            raise
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+            raise ValueError(f"{path}: not a readable modality model ({type(e).__name__}: {e})") from e
+        if not isinstance(meta, dict) or meta.get("version") != MODEL_VERSION:
+            found = meta.get("version") if isinstance(meta, dict) else None
+            raise ValueError(f"{path}: a {found} model, this koubo reads {MODEL_VERSION}")
+        vocab = meta["vocab"]
+        for name, _, _ in _VIEWS:
+            if len(idf[name]) != len(vocab[name]):
+                raise ValueError(f"{path}: the {name} vocabulary and its weights differ in length")
         classes = [Modality(c) for c in meta["classes"]]
-        return cls(meta["vocab"], idf, coef, intercept, classes, meta["fingerprint"])
+        if intercept.shape != (len(classes),):
+            raise ValueError(f"{path}: {intercept.shape[0]} intercepts for {len(classes)} classes")
+        return cls(vocab, idf, coef, intercept, classes, meta["fingerprint"])
 
 
 def load_model(models_dir: Path = Path("models"), examples: Sequence[Example] | None = None) -> ModalityModel:
-    """The modality model under ``models_dir/modality``, trained (and written there) if missing or stale.
+    """The modality model in ``models_dir/modality.npz``, trained (and written there) if missing or stale.
 
-    A model trained on other data than ``examples`` (default: the shipped training file) is retrained.
-    If the folder cannot be written the model is still returned, trained in memory.
+    A model trained on other data than ``examples`` (default: the shipped training file), or with other
+    settings, is retrained; so is an unreadable file. If the file cannot be written the model is still
+    returned, trained in memory.
     """
     examples = list(examples) if examples is not None else training_examples()
-    folder = models_dir / "modality"
+    path = models_dir / MODEL_FILE
     want = _fingerprint(examples)
     try:
-        model = ModalityModel.load(folder)
+        model = ModalityModel.load(path)
         if model.fingerprint == want:
             return model
-        log.info("the modality model in %s was trained on other data; retraining", folder)
+        log.info("the modality model %s was trained on other data or settings; retraining", path)
     except FileNotFoundError:
-        log.info("no modality model in %s; training one (about a second)", folder)
-    except (ValueError, KeyError, OSError) as e:
-        log.warning("the modality model in %s cannot be read (%s); retraining", folder, e)
+        log.info("no modality model at %s; training one (a few seconds)", path)
+    except ValueError as e:
+        log.warning("%s; retraining", e)
     model = ModalityModel.train(examples)
     try:
-        model.save(folder)
+        model.save(path)
     except OSError as e:
-        log.warning("could not write the modality model to %s (%s); using it from memory", folder, e)
+        log.warning("could not write the modality model to %s (%s); using it from memory", path, e)
     return model
 
 
-if __name__ == "__main__":  # python -m pipeline.nlp.learned models  (make models)
+if __name__ == "__main__":  # python -m pipeline.nlp.learned [MODELS_DIR]: train and write the model
     import sys
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")

@@ -229,7 +229,7 @@ RULES: tuple[tuple[str, Modality, re.Pattern[str]], ...] = tuple(
     for name, modality, pattern in (
         # --- descriptions that only look like rules -------------------------------------
         # 「伴走支援事業者は、シンクタンク…等の事業者を想定しています」: the intended profile of a party or post (v2.3)
-        ("eligibility.profile", Modality.ELIGIBILITY, r"^[^。]{0,40}?(?:者|人材|ーター|法人|企業)(?:等)?は、?[^。]*?を想定(?:して|し)?(?:います|いる|します|する)?" + _E),
+        ("eligibility.profile", Modality.ELIGIBILITY, r"^[^。]{0,40}?(?:者|人材|ーター|法人|企業)(?:等)?は、?[^。]*?(?:(?:者|事業者|企業|法人|団体|機関|人材|候補|ベンダ)(?:等)?|「」)を想定(?:して|し)?(?:います|いる|します|する|しております|おります)?" + _E),
         ("none.assumption",     Modality.NONE, r"(?:想定|予定)(?:して|され|し)?(?:います|いる|おります|おり|です|である)" + _E),
         # 「…変更があった場合には、不採択となることがあります」: a conditional loss of a selection (v2.1)
         ("eligibility.may_lose", Modality.ELIGIBILITY, r"(?:不採択|採択(?:の)?取(?:り)?消し?|契約(?:の)?解除|対象外)と(?:なる|する)(?:場合|こと)が(?:あります|ある)" + _E),
@@ -359,6 +359,9 @@ RULES: tuple[tuple[str, Modality, re.Pattern[str]], ...] = tuple(
     )
 )
 
+# The RULES tried before the heading rules: what a 〜を想定 sentence is does not depend on its heading.
+_BEFORE_HEADINGS = tuple(r for r in RULES if r[0] in ("eligibility.profile", "none.assumption"))
+
 # Tried before RULES: (name, heading regex, sentence regex, modality).
 HEADING_RULES: tuple[tuple[str, re.Pattern[str], re.Pattern[str], Modality], ...] = tuple(
     (name, re.compile(heading), re.compile(sentence), modality)
@@ -382,7 +385,8 @@ HEADING_RULES: tuple[tuple[str, re.Pattern[str], re.Pattern[str], Modality], ...
         # nominalised task (「…報告書等の提出」「成果の取りまとめ」), also none (v2.2).
         ("heading.eligibility_item", r"^(?!.*(?:経費|費用|費目)).*?(?:" + ELIGIBILITY_HEADING.pattern + ")",
          r"[^するいたことだでしまんうくぐぶむぬつ]"
-         r"(?<!提出)(?<!交付)(?<!実施)(?<!作成)(?<!管理)(?<!受領)(?<!請求)(?<!報告)(?<!運営)(?<!調整)(?<!取りまとめ)" + _E,
+         r"(?<!提出)(?<!交付)(?<!実施)(?<!作成)(?<!管理)(?<!受領)(?<!請求)(?<!報告)(?<!運営)(?<!調整)(?<!取りまとめ)"
+         r"(?<!提出等)(?<!交付等)(?<!実施等)(?<!作成等)(?<!管理等)(?<!報告等)" + _E,
          Modality.ELIGIBILITY),
     )
 )
@@ -665,10 +669,8 @@ def _modality(text: str, heading: str | None) -> tuple[Modality, str]:
 
 
 def _ending(core: str, heading: str | None) -> tuple[Modality, str]:
-    # The descriptive 'none' rules come first in RULES and must beat the heading context.
-    for name, modality, pattern in RULES:
-        if modality is not Modality.NONE or not name.startswith("none.") or name == "none.descriptive_koto":
-            break
+    # An intended profile or an assumption (〜を想定しています) says what it is whatever the heading.
+    for name, modality, pattern in _BEFORE_HEADINGS:
         if pattern.search(core):
             return modality, name
     if heading:

@@ -3,7 +3,7 @@
 Each line is ``{"sentence", "heading", "modality", "set"}``: the sentence and its final label as in
 ``tests/data/modality_*.jsonl`` (gold, then fresh, fresh2 …, in that order), the heading found for it the way
 ``bench/modality_eval.py`` finds it (the nearest heading line above the sentence in its source), and the
-name of the file it came from. ``pipeline.nlp.learned`` trains on this file (``make models``).
+name of the file it came from. ``pipeline.nlp.learned`` trains on this file.
 
 A sample that has not yet been scored once, blind, must not be in it: name the files with ``--only`` (a
 file name in tests/data, repeatable) to leave the newest one out.
@@ -53,7 +53,7 @@ def main() -> None:
     tmp = args.out.with_suffix(".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(args.out)
-    print(f"{len(rows)} sentences -> {args.out.relative_to(ROOT)}", file=sys.stderr)
+    print(f"{len(rows)} sentences -> {args.out}", file=sys.stderr)
 
 
 if __name__ == "__main__":
