@@ -9,6 +9,7 @@ import typer
 
 from pipeline.cli import _fail, app, err
 from pipeline.errors import ModelUnavailableError, PipelineError
+from pipeline.index import Embedder
 from pipeline.settings import Settings
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -26,6 +27,15 @@ def serve(
     no_batch: Annotated[
         bool, typer.Option("--no-batch", help="Encode each question on its own (for comparison in benchmarks).")
     ] = False,
+    encoders: Annotated[
+        int,
+        typer.Option(
+            "--encoders",
+            min=1,
+            max=8,
+            help="Processes running the embedding model (each ~0.5 GB), encoding batches of questions side by side.",
+        ),
+    ] = 2,
     get: Annotated[
         str | None,
         typer.Option("--get", help="Answer one request in-process, print the body and exit: --get '/api/search?q=…'"),
@@ -36,14 +46,26 @@ def serve(
 
     settings = Settings()
     try:
-        embedder = None
+        embedder: Embedder | None = None
         if not sparse_only:
             from pipeline.embed.embedder import load_embedder
+            from pipeline.serve.encoder_process import EncoderPool
 
             try:
-                embedder = load_embedder(settings.models)
+                # Batched, the model runs in child processes (no GIL shared with the request threads, and
+                # two batches encoded side by side); --no-batch keeps the plain in-process encoder, the
+                # obvious alternative, and --get answers one request without starting children.
+                if no_batch or get is not None:
+                    embedder = load_embedder(settings.models)
+                else:
+                    pool = EncoderPool(settings.models, processes=encoders)
+                    pool.start()  # every child loads the model now, in parallel
+                    embedder = pool
             except ModelUnavailableError as e:
                 err.print(f"warning: {e.message}; serving keyword search only", markup=False)
+            except RuntimeError as e:  # a child could not load the model
+                err.print(f"error: {e}", markup=False)
+                raise typer.Exit(1) from e
         # On loopback, answer only requests addressed to loopback (no DNS rebinding from a web page).
         hosts = [*LOOPBACK, "[::1]", "testserver"] if host in LOOPBACK and get is None else None
         application = create_app(settings, embedder=embedder, batch=not no_batch, allowed_hosts=hosts)

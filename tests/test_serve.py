@@ -558,6 +558,55 @@ def test_concurrent_questions_share_model_calls(batch: bool) -> None:
         assert len(inner.batches) == len(questions)
 
 
+class PairedEmbedder(FakeEmbedder):
+    """A fake pool of two encoders: ``concurrency`` 2, and it records how many calls ran at once."""
+
+    concurrency = 2
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.running = 0
+        self.most = 0
+        self.lock = threading.Lock()
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        time.sleep(0.1)
+        with self.lock:
+            self.running -= 1
+        return super().encode_queries(texts)
+
+
+@pytest.mark.parametrize("concurrency", [1, 2])
+def test_a_pool_of_encoders_runs_batches_side_by_side(concurrency: int) -> None:
+    """This test ensures that with a pool of encoders (``concurrency`` 2) two batches are encoded at once, with
+    the right vectors for every caller, and that a single in-process model still gets one call at a time."""
+    inner = PairedEmbedder()
+    inner.concurrency = concurrency
+    emb = BatchingEmbedder(inner, cache_size=0)
+    assert emb.workers == concurrency
+    questions = [f"質問 {i} 常駐支援者の要件" for i in range(12)]
+    out: dict[str, np.ndarray] = {}
+
+    def ask(q: str) -> None:
+        out[q] = emb.encode_queries([q])[0]
+
+    threads = []
+    for q in questions:  # staggered, so that the first batch is running while the others queue
+        threads.append(threading.Thread(target=ask, args=(q,)))
+        threads[-1].start()
+        time.sleep(0.01)
+    for t in threads:
+        t.join()
+    emb.close()
+    expected = FakeEmbedder().encode_queries(questions)
+    for i, q in enumerate(questions):
+        assert np.allclose(out[q], expected[i])
+    assert inner.most == concurrency
+
+
 def test_question_cache() -> None:
     """This test ensures that a repeated question is answered from the cache, without a model call."""
     inner = SlowEmbedder()

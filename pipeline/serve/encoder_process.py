@@ -1,0 +1,198 @@
+"""The e5 encoder in a process of its own, so that encoding does not fight the server's threads for the GIL.
+
+Under load, the server's request threads (HTTP parsing, search, JSON) hold the GIL most of the time, and
+the encoder, which needs it between every torch operation of its twelve layers, waits for it each time:
+measured on two cores with 20 clients, a batch of 14 questions that takes 130 ms alone took 200 ms, and a
+single question 190 ms. In a child process the model keeps its own interpreter: the parent only sends the
+texts and receives the vectors (384 floats each) through a pipe.
+
+:class:`EncoderProcess` has the :class:`~pipeline.index.Embedder` interface; ``koubo serve`` wraps it in
+the :class:`~pipeline.serve.batching.BatchingEmbedder`, which makes one call at a time. If the child dies
+it is started again on the next call, and the call that found it dead fails with a clear error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing as mp
+import queue
+import threading
+from collections.abc import Sequence
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline.embed.embedder import QueryPrecision, load_embedder
+
+__all__ = ["EncoderPool", "EncoderProcess"]
+
+START_TIMEOUT = 300.0  # seconds for the child to load torch and the model
+
+
+def _child(conn: Connection, models_dir: str, query_precision: QueryPrecision, threads: int) -> None:
+    """The child's loop: load the model, then answer ("queries"|"passages", texts) until told to stop."""
+    try:
+        import torch
+
+        torch.set_num_threads(threads)
+        embedder = load_embedder(Path(models_dir), query_precision=query_precision)
+        embedder.encode_queries(["ウォームアップ"])  # load the weights and settle the precision now
+        conn.send(("ready", embedder.query_precision))
+    except BaseException as e:  # reported to the parent, which raises it
+        conn.send(("error", f"{type(e).__name__}: {e}"))
+        return
+    while True:
+        try:
+            message = conn.recv()
+        except EOFError:  # the parent has gone
+            return
+        if message is None:
+            return
+        kind, texts = message
+        try:
+            if kind == "queries":
+                out: Any = embedder.encode_queries(texts)
+            else:
+                out = embedder.encode_passages(texts)
+            conn.send(("ok", np.asarray(out, dtype=np.float32)))
+        except Exception as e:
+            conn.send(("error", f"{type(e).__name__}: {e}"))
+
+
+class EncoderProcess:
+    """An embedder whose model runs in a child process (spawned, so it shares nothing with the server).
+
+    Args:
+        models_dir: where ``make models`` built the e5 model.
+        query_precision: as :func:`~pipeline.embed.embedder.load_embedder`.
+        threads: torch threads in the child.
+
+    Raises:
+        ModelUnavailableError: at construction, when the model is not built (checked in this process).
+    """
+
+    def __init__(self, models_dir: Path, *, query_precision: QueryPrecision = "auto", threads: int = 1):
+        meta = load_embedder(models_dir, query_precision=query_precision)  # reads the manifest only
+        self.name, self.revision, self.dim = meta.name, meta.revision, meta.dim
+        self.models_dir = models_dir
+        self._query_precision: QueryPrecision = query_precision
+        self.threads = threads
+        self.precision: str | None = None  # what the child settled on: "fp32" or "bf16"
+        self._lock = threading.Lock()
+        self._conn: Connection | None = None
+        self._proc: Any = None
+
+    def _start(self) -> Connection:
+        ctx = mp.get_context("spawn")
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(
+            target=_child,
+            args=(child, str(self.models_dir), self._query_precision, self.threads),
+            name="koubo-encoder",
+            daemon=True,
+        )
+        proc.start()
+        child.close()
+        if not parent.poll(START_TIMEOUT):
+            proc.kill()
+            raise RuntimeError(f"the encoder process did not load the model within {START_TIMEOUT:.0f} s")
+        status, detail = parent.recv()
+        if status != "ready":
+            proc.join(timeout=5)
+            raise RuntimeError(f"the encoder process could not load the model: {detail}")
+        self.precision = detail
+        self._conn, self._proc = parent, proc
+        return parent
+
+    def _call(self, kind: str, texts: Sequence[str]) -> np.ndarray:
+        texts = list(texts)
+        if not texts:
+            return np.empty((0, self.dim), dtype=np.float32)
+        with self._lock:
+            conn = self._conn if self._conn is not None and self._proc.is_alive() else self._start()
+            try:
+                conn.send((kind, texts))
+                status, out = conn.recv()
+            except (EOFError, OSError, BrokenPipeError) as e:
+                self._conn = None
+                raise RuntimeError("the encoder process stopped; it is restarted on the next question") from e
+        if status != "ok":
+            raise RuntimeError(f"the encoder process failed: {out}")
+        return np.asarray(out, dtype=np.float32)
+
+    def start(self) -> None:
+        """Start the child and load the model now (else on the first question)."""
+        with self._lock:
+            if self._conn is None:
+                self._start()
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._call("queries", texts)
+
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._call("passages", texts)
+
+    def close(self) -> None:
+        """Stop the child (it is a daemon, so it also ends with the server)."""
+        with self._lock:
+            conn, proc, self._conn, self._proc = self._conn, self._proc, None, None
+        if conn is not None:
+            with contextlib.suppress(OSError):
+                conn.send(None)
+            conn.close()
+        if proc is not None:
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.kill()
+
+
+class EncoderPool:
+    """Several :class:`EncoderProcess` children, one thread each, encoding different batches at once.
+
+    Twenty clients searching in a loop fall into groups that arrive while the model is busy; with two
+    children, one group is encoded while the other is, instead of after it. ``concurrency`` tells the
+    :class:`~pipeline.serve.batching.BatchingEmbedder` how many batches it may run at once.
+
+    Args:
+        models_dir: where ``make models`` built the e5 model.
+        processes: children (each loads the model: about 0.5 GB).
+        query_precision: as :func:`~pipeline.embed.embedder.load_embedder`.
+    """
+
+    def __init__(self, models_dir: Path, *, processes: int = 2, query_precision: QueryPrecision = "auto"):
+        self.members = [
+            EncoderProcess(models_dir, query_precision=query_precision, threads=1) for _ in range(processes)
+        ]
+        first = self.members[0]
+        self.name, self.revision, self.dim = first.name, first.revision, first.dim
+        self.concurrency = processes
+        self._free: queue.Queue[EncoderProcess] = queue.Queue()
+        for m in self.members:
+            self._free.put(m)
+
+    def start(self) -> None:
+        """Start every child and load the model in each (in parallel)."""
+        threads = [threading.Thread(target=m.start) for m in self.members]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    def _call(self, passages: bool, texts: Sequence[str]) -> np.ndarray:
+        member = self._free.get()
+        try:
+            return member.encode_passages(texts) if passages else member.encode_queries(texts)
+        finally:
+            self._free.put(member)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._call(False, texts)
+
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._call(True, texts)
+
+    def close(self) -> None:
+        for m in self.members:
+            m.close()
