@@ -25,15 +25,20 @@ def serve(
         bool, typer.Option("--sparse-only", help="Serve without the embedding model (keyword search only).")
     ] = False,
     no_batch: Annotated[
-        bool, typer.Option("--no-batch", help="Encode each question on its own (for comparison in benchmarks).")
+        bool,
+        typer.Option(
+            "--no-batch",
+            help="Encode each question on its own, in the server's process (for comparison in benchmarks).",
+        ),
     ] = False,
     encoders: Annotated[
         int,
         typer.Option(
             "--encoders",
-            min=1,
+            min=0,
             max=8,
-            help="Processes running the embedding model (each ~0.5 GB), encoding batches of questions side by side.",
+            help="Processes running the embedding model (each ~0.5 GB), encoding batches of questions side by side;"
+            " 0 keeps the model in the server's process.",
         ),
     ] = 2,
     get: Annotated[
@@ -55,7 +60,7 @@ def serve(
                 # Batched, the model runs in child processes (no GIL shared with the request threads, and
                 # two batches encoded side by side); --no-batch keeps the plain in-process encoder, the
                 # obvious alternative, and --get answers one request without starting children.
-                if no_batch or get is not None:
+                if no_batch or get is not None or encoders == 0:
                     embedder = load_embedder(settings.models)
                 else:
                     pool = EncoderPool(settings.models, processes=encoders)

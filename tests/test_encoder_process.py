@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,6 +16,7 @@ pytest.importorskip("sentence_transformers", reason="needs sentence-transformers
 
 from pipeline.embed.build import MODEL_NAME, build_e5
 from pipeline.embed.embedder import load_embedder
+from pipeline.errors import ModelUnavailableError
 from pipeline.serve.batching import BatchingEmbedder
 from pipeline.serve.encoder_process import EncoderPool, EncoderProcess
 
@@ -86,3 +89,50 @@ def test_a_dead_encoder_is_started_again(models: Path) -> None:
         enc.close()
     assert enc.encode_queries([]).shape == (0, enc.dim)  # nothing to encode starts nothing
     assert enc._proc is None
+
+
+# Stand-in children (spawned, so module-level functions): they fail the ways a real child can.
+def _die_at_once(conn: Any, *args: object) -> None:
+    conn.close()
+
+
+def _no_model(conn: Any, *args: object) -> None:
+    conn.send(("error", ("ModelUnavailableError", "the e5 model is not built: run `make models`")))
+
+
+def _die_on_first_question(conn: Any, *args: object) -> None:
+    conn.send(("ready", "fp32"))
+    conn.recv()
+    os._exit(3)
+
+
+@pytest.mark.slow
+def test_a_child_that_dies_or_finds_no_model_is_reported(models: Path) -> None:
+    """This test ensures that a child dying while it loads gives an error naming its exit, that a child finding
+    no model gives ModelUnavailableError (so the server can fall back to keyword search), and that a pool whose
+    child fails stops all its children."""
+    enc = EncoderProcess(models, _target=_die_at_once)
+    with pytest.raises(RuntimeError, match="exited while loading the model"):
+        enc.start()
+    assert enc._proc is None and enc._conn is None
+    pool = EncoderPool(models, processes=2, _target=_no_model)
+    with pytest.raises(ModelUnavailableError, match="make models"):
+        pool.start()
+    assert all(m._proc is None for m in pool.members)
+    with pytest.raises(RuntimeError, match="shut down"):
+        pool.encode_queries(QUESTIONS[:1])
+
+
+@pytest.mark.slow
+def test_a_child_dying_in_a_call_fails_that_call_only(models: Path) -> None:
+    """This test ensures that a question whose child dies while answering gets a clear error, that the dead child
+    and its pipe are cleared away, and that a closed encoder refuses further questions."""
+    enc = EncoderProcess(models, _target=_die_on_first_question)
+    enc.start()
+    child = enc._proc
+    with pytest.raises(RuntimeError, match="stopped; it is started again"):
+        enc.encode_queries(QUESTIONS[:1])
+    assert enc._proc is None and not child.is_alive() and child.exitcode == 3
+    enc.close()
+    with pytest.raises(RuntimeError, match="shut down"):
+        enc.encode_queries(QUESTIONS[:1])

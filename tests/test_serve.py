@@ -24,6 +24,7 @@ from pipeline.cli import prepare_document
 from pipeline.index import ClauseIndex
 from pipeline.search import SearchFilters
 from pipeline.serve import BatchingEmbedder, Library, create_app
+from pipeline.serve.batching import MAX_BATCH, POOL_BATCH
 from pipeline.settings import Settings
 
 FY2025 = CORPORA / "chiiki-dx/2025/chiiki-dx_fy2025_bansou-jigyosha_mri.pdf"
@@ -567,12 +568,18 @@ class PairedEmbedder(FakeEmbedder):
         super().__init__()
         self.running = 0
         self.most = 0
+        self.batches: list[int] = []
+        self.closed = 0
         self.lock = threading.Lock()
+
+    def close(self) -> None:
+        self.closed += 1
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         with self.lock:
             self.running += 1
             self.most = max(self.most, self.running)
+            self.batches.append(len(texts))
         time.sleep(0.1)
         with self.lock:
             self.running -= 1
@@ -581,13 +588,14 @@ class PairedEmbedder(FakeEmbedder):
 
 @pytest.mark.parametrize("concurrency", [1, 2])
 def test_a_pool_of_encoders_runs_batches_side_by_side(concurrency: int) -> None:
-    """This test ensures that with a pool of encoders (``concurrency`` 2) two batches are encoded at once, with
-    the right vectors for every caller, and that a single in-process model still gets one call at a time."""
+    """This test ensures that with a pool of encoders (``concurrency`` 2) two batches are encoded at once, each of
+    at most POOL_BATCH questions, with the right vectors for every caller; that a single in-process model still
+    gets one call at a time; and that closing stops the workers and the pool and refuses later questions."""
     inner = PairedEmbedder()
     inner.concurrency = concurrency
     emb = BatchingEmbedder(inner, cache_size=0)
     assert emb.workers == concurrency
-    questions = [f"質問 {i} 常駐支援者の要件" for i in range(12)]
+    questions = [f"質問 {i} 常駐支援者の要件" for i in range(40)]
     out: dict[str, np.ndarray] = {}
 
     def ask(q: str) -> None:
@@ -600,11 +608,19 @@ def test_a_pool_of_encoders_runs_batches_side_by_side(concurrency: int) -> None:
         time.sleep(0.01)
     for t in threads:
         t.join()
+    workers = list(emb._threads)
+    assert len(workers) == concurrency
     emb.close()
     expected = FakeEmbedder().encode_queries(questions)
     for i, q in enumerate(questions):
         assert np.allclose(out[q], expected[i])
     assert inner.most == concurrency
+    assert max(inner.batches) <= (POOL_BATCH if concurrency > 1 else MAX_BATCH), inner.batches
+    assert max(inner.batches) > 1  # batched at all
+    assert inner.closed == 1
+    assert not [t for t in workers if t.is_alive()]
+    with pytest.raises(RuntimeError, match="shut down"):
+        emb.encode_queries(["閉じた後の質問"])
 
 
 def test_question_cache() -> None:

@@ -45,7 +45,8 @@ class _Request:
 
 
 class BatchingEmbedder:
-    """An embedder whose ``encode_queries`` batches concurrent callers through one worker thread.
+    """An embedder whose ``encode_queries`` batches concurrent callers through worker threads (one per
+    model call that may run at once).
 
     Args:
         inner: the real embedder (e5).
@@ -74,6 +75,8 @@ class BatchingEmbedder:
         self._queue: queue.Queue[_Request | None] = queue.Queue()
         self._threads: list[threading.Thread] = []
         self._start_lock = threading.Lock()
+        self._closed = False
+        self._calls_lock = threading.Lock()
         self.calls = 0  # model calls made (for tests and the load benchmark)
 
     # --- the Embedder interface ------------------------------------------------------------------
@@ -109,9 +112,11 @@ class BatchingEmbedder:
         return np.stack([found[t] for t in texts]).astype(np.float32, copy=False)
 
     def close(self) -> None:
-        """Stop the worker thread (it is a daemon, so a process may also just exit); a question still
-        waiting gets an error instead of waiting for ever."""
+        """Stop the worker threads (daemons, so a process may also just exit) and the inner embedder's
+        processes, if it has any; a question still waiting gets an error instead of waiting for ever, and a
+        later one is refused."""
         with self._start_lock:
+            self._closed = True
             threads, self._threads = self._threads, []
         for _ in threads:
             self._queue.put(None)
@@ -154,7 +159,8 @@ class BatchingEmbedder:
 
     def _model(self, texts: list[str]) -> np.ndarray:
         with self._model_lock:
-            self.calls += 1
+            with self._calls_lock:
+                self.calls += 1
             return np.asarray(self.inner.encode_queries(texts), dtype=np.float32)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
@@ -171,6 +177,8 @@ class BatchingEmbedder:
 
     def _ensure_worker(self) -> None:
         with self._start_lock:
+            if self._closed:
+                raise RuntimeError("the query encoder was shut down")
             self._threads = [t for t in self._threads if t.is_alive()]
             while len(self._threads) < self.workers:
                 t = threading.Thread(target=self._run, name=f"koubo-query-batcher-{len(self._threads)}", daemon=True)
