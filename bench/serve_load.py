@@ -4,7 +4,8 @@ Starts the server as users do (``koubo serve``, the e5 model loaded, over ``outp
 which ``make demo`` or ``koubo index`` builds), then runs CLIENTS threads, each sending one search after
 another over its own keep-alive connection for SECONDS, and prints requests/s, p50/p95/max latency and
 errors. The obvious alternative runs in the same way in the same run: the same server encoding each
-question on its own (``--no-batch``) instead of batching the questions that arrive together.
+question on its own in its own process (``--no-batch``) instead of batching the questions that arrive
+together in its encoder processes (``--encoders 2``, the default).
 
 Two question streams:
 

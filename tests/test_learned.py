@@ -185,3 +185,23 @@ def test_held_out_model_leaves_out_the_scored_sample() -> None:
     assert model.fingerprint == _fingerprint(kept)
     scores, _ = bench.score(bench.load_items(gold=DATA / "modality_fresh7.jsonl"), None, model)
     assert scores.accuracy >= 0.72
+
+
+class _SaysPermission:
+    """A stand-in model that calls every sentence a permission."""
+
+    def predict(self, sentences: list[str], headings: list[str | None]) -> list[Modality]:
+        return [Modality.PERMISSION] * len(sentences)
+
+
+def test_a_permission_the_model_gives_the_issuer_binds_no_reader() -> None:
+    """This test ensures that when the model reads a sentence as a permission and its subject is the issuer, the
+    sentence is none, as the rules would have it (the issuer reserving a right), while a permission of the
+    contractor stays one with its subject."""
+    sentences = ["事務局は、提出された書類の内容を確認する。", "伴走支援事業者は、成果報告会の資料を作成する。"]
+    rules = classify_sentences(sentences, [None, None], ["伴走支援事業者"] * 2)
+    assert not any(trusted(c.rule) for c in rules), [c.rule for c in rules]
+    both = classify_sentences(sentences, [None, None], ["伴走支援事業者"] * 2, _SaysPermission())  # type: ignore[arg-type]
+    assert (both[0].modality, both[0].subject) == (Modality.NONE, None)
+    assert (both[1].modality, both[1].subject) == (Modality.PERMISSION, "伴走支援事業者")
+    assert all(c.rule.startswith("model:") for c in both)

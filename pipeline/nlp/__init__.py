@@ -24,7 +24,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from pipeline.document import Clause, Document, Modality, Requirement
-from pipeline.nlp.modality import MODALITY_RULES, Classification, classify, find_subject, split_sentences, subject_of
+from pipeline.nlp.modality import (
+    MODALITY_RULES,
+    Classification,
+    classify,
+    find_subject,
+    issuer_reserves_right,
+    split_sentences,
+    subject_of,
+)
 from pipeline.nlp.values import VALUE_RULES, extract_values
 
 if TYPE_CHECKING:  # numpy and scikit-learn only when a learned model is used
@@ -106,6 +114,8 @@ def classify_sentences(
     learned = model.predict([sentences[i] for i in ask], [headings[i] for i in ask])
     for i, modality in zip(ask, learned, strict=True):
         c = out[i]
+        if modality is Modality.PERMISSION and issuer_reserves_right(sentences[i], defaults[i]):
+            modality = Modality.NONE  # the issuer's own right binds no reader, as in classify
         if modality is c.modality:
             subject = c.subject
         elif modality is Modality.NONE:

@@ -100,6 +100,7 @@ __all__ = [
     "Classification",
     "classify",
     "find_subject",
+    "issuer_reserves_right",
     "split_sentences",
     "subject_of",
 ]
@@ -549,12 +550,19 @@ def classify(sentence: str, *, heading: str | None = None, default_subject: str 
         modality, rule = Modality.ELIGIBILITY, "eligibility.grant_condition"
     if modality is Modality.NONE:
         return Classification(modality, None, rule)
-    stated = find_subject(text)
-    if modality is Modality.PERMISSION and stated and ISSUER.search(stated) and not _contractor_runs(stated, default_subject):
+    if modality is Modality.PERMISSION and issuer_reserves_right(sentence, default_subject):
         # 「株式会社三菱総合研究所は、…録画し、保存することができるものとします」: the issuer reserves a right
         return Classification(Modality.NONE, None, "none.issuer_right")
+    stated = find_subject(text)
     subject = stated or (_heading_actor(heading) if heading else None) or default_subject
     return Classification(modality, subject, rule)
+
+
+def issuer_reserves_right(sentence: str, default_subject: str | None = None) -> bool:
+    """Whether a permission is the issuer's own (「事務局は、…録画することができるものとします」), binding no reader:
+    its stated subject is the issuer, and not the party that carries out the work."""
+    stated = find_subject(sentence)
+    return bool(stated and ISSUER.search(stated) and not _contractor_runs(stated, default_subject))
 
 
 def subject_of(sentence: str, heading: str | None = None, default_subject: str | None = None) -> str | None:
