@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 from pipeline.document import Document, Modality  # noqa: E402
 from pipeline.nlp import DocumentActors, SubjectParser, classify_sentences  # noqa: E402
-from pipeline.nlp.learned import TRAINING_FILE, Example, ModalityModel  # noqa: E402
+from pipeline.nlp.learned import TRAINING_FILE, ModalityModel, training_examples  # noqa: E402
 from pipeline.nlp.modality import classify, find_subject, split_sentences  # noqa: E402
 
 GOLD = ROOT / "tests/data/modality_gold.jsonl"
@@ -254,11 +254,11 @@ def held_out_model(scored: set[str]) -> ModalityModel:
 
     A sample not yet in the training file (the newest, scored once blind) is held out by construction.
     """
-    rows = [json.loads(line) for line in TRAINING.read_text(encoding="utf-8").splitlines() if line.strip()]
-    examples = [Example(r["sentence"], r["heading"], Modality(r["modality"])) for r in rows if r["set"] not in scored]
-    held = sorted(scored & {r["set"] for r in rows})
+    shipped = training_examples(TRAINING)
+    examples = [e for e in shipped if e.set not in scored]
+    held = sorted(scored & {e.set for e in shipped})
     print(
-        f"learned model: trained on {len(examples)} of {len(rows)} labelled sentences"
+        f"learned model: trained on {len(examples)} of {len(shipped)} labelled sentences"
         + (f" (held out: {', '.join(held)})" if held else " (the scored sentences are not among them)")
     )
     return ModalityModel.train(examples)

@@ -112,6 +112,7 @@ class Example:
     sentence: str
     heading: str | None
     modality: Modality
+    set: str = ""  # the labelled file it came from (modality_fresh7 …); not part of the fingerprint
 
 
 def training_examples(path: Path | None = None) -> list[Example]:
@@ -121,7 +122,7 @@ def training_examples(path: Path | None = None) -> list[Example]:
     for line in text.splitlines():
         if line.strip():
             r = json.loads(line)
-            out.append(Example(r["sentence"], r["heading"], Modality(r["modality"])))
+            out.append(Example(r["sentence"], r["heading"], Modality(r["modality"]), r.get("set", "")))
     return out
 
 
