@@ -377,6 +377,31 @@ def test_questions_in_bf16_agree_with_fp32(built_model: Path) -> None:
     cos = (a * b).sum(axis=1)
     assert len(questions) >= 160
     assert float(cos.min()) >= BF16_MIN_COSINE, float(cos.min())
-    assert not np.allclose(a, b, atol=0, rtol=0), "bf16 autocast must really be on"
+    assert not np.allclose(a, b, atol=0, rtol=0), "bf16 must really be on"
     auto = load_embedder(built_model.parent)
     assert auto.query_precision == ("bf16" if native_bf16() else "fp32")
+
+
+@pytest.mark.slow
+def test_the_bf16_question_model_computes_what_autocast_does_and_shares_the_rest(built_model: Path) -> None:
+    """This test ensures that the bf16 copy of the model (linear weights cast once) gives the vectors bf16
+    autocast gives, that every linear layer of the copy holds bf16 weights, and that all other tensors are the
+    original's own (shared, not copied), so the copy costs only the bf16 weights."""
+    import torch
+
+    from pipeline.embed.bf16 import bf16_query_model
+    from pipeline.embed.embedder import load_embedder
+
+    model = load_embedder(built_model.parent, query_precision="fp32").model
+    fast = bf16_query_model(model)
+    questions = ["再委託の上限は？", "令和8年度の公募で常駐支援者に求められる経験は？", "応募書類の提出期限"]
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        ref = model.encode(questions, prompt_name="query", normalize_embeddings=True)
+    got = fast.encode(questions, prompt_name="query", normalize_embeddings=True)
+    assert float((ref * got).sum(axis=1).min()) >= 0.99999
+    linears = [m for m in fast.modules() if type(m).__name__ == "BF16Linear"]
+    assert len(linears) == sum(isinstance(m, torch.nn.Linear) for m in model.modules()) >= 72  # 12 layers × 6
+    assert not any(isinstance(m, torch.nn.Linear) for m in fast.modules())
+    assert all(lin.bias is None or lin.bias.dtype == torch.bfloat16 for lin in linears)
+    originals = {id(t) for t in (*model.parameters(), *model.buffers())}
+    assert {id(t) for t in (*fast.parameters(), *fast.buffers())} <= originals  # nothing but the weights copied
