@@ -623,6 +623,57 @@ def test_a_pool_of_encoders_runs_batches_side_by_side(concurrency: int) -> None:
         emb.encode_queries(["閉じた後の質問"])
 
 
+class GatedEmbedder(FakeEmbedder):
+    """A fake pool of two encoders whose call for the question 「待て」 runs until the test opens the gate."""
+
+    concurrency = 2
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[list[str]] = []
+        self.gate = threading.Event()
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        self.batches.append(list(texts))
+        if "待て" in texts:
+            assert self.gate.wait(timeout=30)
+        return super().encode_queries(texts)
+
+
+def test_a_free_encoder_fills_its_batch_while_the_other_is_busy() -> None:
+    """This test ensures that, with a pool, a question asked while nothing is being encoded goes at once, but
+    questions arriving while another call runs are gathered into one call (up to ``min_batch``) instead of
+    each taking a model call of its own, with the right vector for each."""
+    inner = GatedEmbedder()
+    emb = BatchingEmbedder(inner, cache_size=0)
+    emb.min_batch, emb.max_wait = 3, 30.0  # a long wait: only a full batch (or a lone question) may end it
+    t0 = time.monotonic()
+    emb.encode_queries(["ひとりの質問"])
+    assert time.monotonic() - t0 < 10, "a question asked alone must not wait for others"
+    out: dict[str, np.ndarray] = {}
+
+    def ask(q: str) -> None:
+        out[q] = emb.encode_queries([q])[0]
+
+    busy = threading.Thread(target=ask, args=("待て",))
+    busy.start()
+    while len(inner.batches) < 2:  # the gated call is running
+        time.sleep(0.005)
+    askers = [threading.Thread(target=ask, args=(f"質問 {i}",)) for i in range(3)]
+    for t in askers:
+        t.start()
+        time.sleep(0.02)  # one after another, as requests arrive
+    for t in askers:
+        t.join(timeout=10)
+    inner.gate.set()
+    busy.join(timeout=10)
+    emb.close()
+    assert inner.batches == [["ひとりの質問"], ["待て"], ["質問 0", "質問 1", "質問 2"]]
+    expected = FakeEmbedder().encode_queries(list(out))
+    for i, q in enumerate(out):
+        assert np.allclose(out[q], expected[i])
+
+
 def test_question_cache() -> None:
     """This test ensures that a repeated question is answered from the cache, without a model call."""
     inner = SlowEmbedder()

@@ -9,14 +9,16 @@ that arrive while the model is busy wait for the next call and go through it tog
 search code does not change. Over one in-process model it makes one call at a time; over a pool of
 encoder processes (:class:`~pipeline.serve.encoder_process.EncoderPool`, which ``koubo serve`` uses) one
 call per process at a time, each of at most :data:`POOL_BATCH` questions, so that two batches are encoded
-side by side. A small LRU cache keeps the vectors of recent questions (the same search from a results
-page, its pagination, a reload).
+side by side; while one process is busy, a free one waits a little (:data:`POOL_WAIT`) to fill its batch
+rather than spend a model call on one question. A small LRU cache keeps the vectors of recent questions
+(the same search from a results page, its pagination, a reload).
 """
 
 from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,6 +34,13 @@ MAX_BATCH = 32  # questions per model call
 # per question (measured on one thread: 16 ms/question at 6, 11 at 14, 12 at 20), and leaving the rest
 # to the next free encoder starts them sooner.
 POOL_BATCH = 12
+# While another encoder is busy, a free one that has fewer than POOL_MIN_BATCH questions waits up to
+# POOL_WAIT seconds for more before it starts. Taking each question as it comes wastes the pool: under
+# 20 clients most calls carried one question, at 58 ms each against 220 ms for twelve, and two cores
+# spent 18 ms of encoder time per question instead of 10 (measured with ``bench/serve_load.py``).
+# A question asked alone never waits: nothing else is being encoded.
+POOL_MIN_BATCH = 10
+POOL_WAIT = 0.06
 CACHE_SIZE = 2048  # question vectors remembered
 PASSAGE_CACHE_SIZE = 8192  # change-item vectors remembered (a comparison has a few hundred)
 
@@ -72,12 +81,15 @@ class BatchingEmbedder:
         self.workers = max(1, int(getattr(inner, "concurrency", 1)))
         self._model_lock = threading.BoundedSemaphore(self.workers)
         self.max_batch = MAX_BATCH if self.workers == 1 else POOL_BATCH
+        self.min_batch = 1 if self.workers == 1 else POOL_MIN_BATCH
+        self.max_wait = POOL_WAIT
         self._queue: queue.Queue[_Request | None] = queue.Queue()
         self._threads: list[threading.Thread] = []
         self._start_lock = threading.Lock()
         self._closed = False
         self._calls_lock = threading.Lock()
         self.calls = 0  # model calls made (for tests and the load benchmark)
+        self._busy = 0  # model calls in flight
 
     # --- the Embedder interface ------------------------------------------------------------------
     def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
@@ -161,7 +173,12 @@ class BatchingEmbedder:
         with self._model_lock:
             with self._calls_lock:
                 self.calls += 1
-            return np.asarray(self.inner.encode_queries(texts), dtype=np.float32)
+                self._busy += 1
+            try:
+                return np.asarray(self.inner.encode_queries(texts), dtype=np.float32)
+            finally:
+                with self._calls_lock:
+                    self._busy -= 1
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         if not self.batch:
@@ -193,11 +210,18 @@ class BatchingEmbedder:
             batch = [first]
             n = len(first.texts)
             stop = False
+            deadline = time.monotonic() + self.max_wait
             while n < self.max_batch:  # who queued while the model was busy goes in this call
                 try:
                     nxt = self._queue.get_nowait()
                 except queue.Empty:
-                    break
+                    wait = deadline - time.monotonic()
+                    if n >= self.min_batch or wait <= 0 or not self._busy:  # go now unless another call runs
+                        break
+                    try:
+                        nxt = self._queue.get(timeout=wait)
+                    except queue.Empty:
+                        break
                 if nxt is None:
                     stop = True
                     break
