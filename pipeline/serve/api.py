@@ -187,7 +187,7 @@ def diff_summary(d: DocumentDiff) -> dict[str, Any]:
 # --- endpoints ------------------------------------------------------------------------------------
 
 
-@router.get("/search", summary="Search the clauses of every indexed call")
+@router.get("/search", summary="Search the clauses of every indexed call", response_class=JSONResponse)
 def api_search(
     request: Request,
     q: Question,
@@ -210,7 +210,7 @@ def api_search(
     ] = None,
     path: Annotated[str | None, Query(max_length=100, description="Only this clause path and those under it.")] = None,
     mode: Annotated[Literal["hybrid", "dense", "sparse"] | None, Query(description="Default: hybrid.")] = None,
-) -> dict[str, Any]:
+) -> Response:
     """The clauses that best answer ``q``, best first, each with its document, clause path, heading, marked
     text (``marks``: spans of ``text`` that match the question's words) and pages."""
     lib = library(request)
@@ -218,7 +218,9 @@ def api_search(
         lib, q, k=k, mode=mode, docs=doc, years=year, programmes=programme, secretariats=secretariat,
         kinds=kind, path=path,
     )  # fmt: skip
-    return {"query": q, "mode": used, "hits": [hit_record(h) for h in hits]}
+    # The hits are plain JSON values already: handed to JSONResponse as they are, they skip FastAPI's
+    # jsonable_encoder, which took 1 ms of the server's ~6 ms of CPU per search under load.
+    return JSONResponse({"query": q, "mode": used, "hits": [hit_record(h) for h in hits]})
 
 
 def run_search(
