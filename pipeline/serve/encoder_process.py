@@ -43,7 +43,11 @@ def _child(conn: Connection, models_dir: str, query_precision: QueryPrecision, t
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle; it stops the children
     try:
         import torch
+        from tqdm import tqdm
 
+        # sentence-transformers makes a (hidden) tqdm bar on every call, and tqdm's default lock is a
+        # multiprocessing semaphore, which the child's quick exit below would leave behind
+        tqdm.set_lock(threading.RLock())
         torch.set_num_threads(threads)
         embedder = load_embedder(Path(models_dir), query_precision=query_precision)
         embedder.encode_queries(["ウォームアップ"])  # load the weights and settle the precision now
@@ -55,9 +59,12 @@ def _child(conn: Connection, models_dir: str, query_precision: QueryPrecision, t
         try:
             message = conn.recv()
         except EOFError:  # the parent has gone
-            return
+            message = None
         if message is None:
-            return
+            # End at once: the child holds no file or state to save, and an orderly interpreter exit
+            # tearing torch down took 2.8 s, which Ctrl-C on the server waited for, child by child.
+            conn.close()
+            os._exit(0)
         kind, texts = message
         try:
             if kind == "queries":
@@ -262,5 +269,5 @@ class EncoderPool:
         return self._call(True, texts)
 
     def close(self) -> None:
-        for m in self.members:
-            m.close()
+        with ThreadPoolExecutor(max_workers=max(1, len(self.members))) as ex:  # side by side, as they start
+            list(ex.map(lambda m: m.close(), self.members))
