@@ -640,35 +640,50 @@ class GatedEmbedder(FakeEmbedder):
         return super().encode_queries(texts)
 
 
-def test_a_free_encoder_fills_its_batch_while_the_other_is_busy() -> None:
-    """This test ensures that, with a pool, a question asked while nothing is being encoded goes at once, but
-    questions arriving while another call runs are gathered into one call (up to ``min_batch``) instead of
-    each taking a model call of its own, with the right vector for each."""
+def test_a_free_encoder_gathers_as_many_questions_as_the_running_batch() -> None:
+    """This test ensures that, with a pool, a question asked while nothing is being encoded goes at once; that
+    questions arriving one by one while another batch runs are gathered into one call as large as that batch,
+    instead of each taking a model call of its own; that a waiting encoder goes as soon as the running batch
+    is done; and that every caller gets its own vector."""
     inner = GatedEmbedder()
     emb = BatchingEmbedder(inner, cache_size=0)
-    emb.min_batch, emb.max_wait = 3, 30.0  # a long wait: only a full batch (or a lone question) may end it
+    emb.max_wait = 30.0  # long: only a batch as large as the running one (or its end) may stop the wait
     t0 = time.monotonic()
     emb.encode_queries(["ひとりの質問"])
     assert time.monotonic() - t0 < 10, "a question asked alone must not wait for others"
     out: dict[str, np.ndarray] = {}
 
-    def ask(q: str) -> None:
-        out[q] = emb.encode_queries([q])[0]
+    def ask(qs: list[str]) -> None:
+        for q, v in zip(qs, emb.encode_queries(qs), strict=True):
+            out[q] = v
 
-    busy = threading.Thread(target=ask, args=("待て",))
+    def ask_one_by_one(qs: list[str]) -> list[threading.Thread]:
+        threads = [threading.Thread(target=ask, args=([q],)) for q in qs]
+        for t in threads:
+            t.start()
+            time.sleep(0.02)  # one after another, as requests arrive
+        return threads
+
+    def running(n: int) -> None:  # wait until the gated call is being encoded
+        while len(inner.batches) < n:
+            time.sleep(0.005)
+
+    busy = threading.Thread(target=ask, args=(["待て", "甲", "乙"],))
     busy.start()
-    while len(inner.batches) < 2:  # the gated call is running
-        time.sleep(0.005)
-    askers = [threading.Thread(target=ask, args=(f"質問 {i}",)) for i in range(3)]
-    for t in askers:
-        t.start()
-        time.sleep(0.02)  # one after another, as requests arrive
-    for t in askers:
+    running(2)
+    for t in ask_one_by_one([f"質問 {i}" for i in range(3)]):
         t.join(timeout=10)
-    inner.gate.set()
+    assert inner.batches[2] == ["質問 0", "質問 1", "質問 2"]  # one call, as large as the running one
+    late = ask_one_by_one(["遅れた質問"])  # waits for company ...
+    time.sleep(0.2)
+    assert len(inner.batches) == 3
+    inner.gate.set()  # ... until the running batch is done
     busy.join(timeout=10)
+    for t in late:
+        t.join(timeout=10)
+    assert not late[0].is_alive(), "the waiting question must go once nothing else is encoded"
     emb.close()
-    assert inner.batches == [["ひとりの質問"], ["待て"], ["質問 0", "質問 1", "質問 2"]]
+    assert inner.batches == [["ひとりの質問"], ["待て", "甲", "乙"], ["質問 0", "質問 1", "質問 2"], ["遅れた質問"]]
     expected = FakeEmbedder().encode_queries(list(out))
     for i, q in enumerate(out):
         assert np.allclose(out[q], expected[i])

@@ -9,9 +9,9 @@ that arrive while the model is busy wait for the next call and go through it tog
 search code does not change. Over one in-process model it makes one call at a time; over a pool of
 encoder processes (:class:`~pipeline.serve.encoder_process.EncoderPool`, which ``koubo serve`` uses) one
 call per process at a time, each of at most :data:`POOL_BATCH` questions, so that two batches are encoded
-side by side; while one process is busy, a free one waits a little (:data:`POOL_WAIT`) to fill its batch
-rather than spend a model call on one question. A small LRU cache keeps the vectors of recent questions
-(the same search from a results page, its pagination, a reload).
+side by side; while one process is busy, a free one waits a little (:data:`POOL_WAIT`) to gather as
+many questions as the running batch, rather than spend a model call on one question. A small LRU cache
+keeps the vectors of recent questions (the same search from a results page, its pagination, a reload).
 """
 
 from __future__ import annotations
@@ -34,13 +34,14 @@ MAX_BATCH = 32  # questions per model call
 # per question (measured on one thread: 16 ms/question at 6, 11 at 14, 12 at 20), and leaving the rest
 # to the next free encoder starts them sooner.
 POOL_BATCH = 12
-# While another encoder is busy, a free one that has fewer than POOL_MIN_BATCH questions waits up to
-# POOL_WAIT seconds for more before it starts. Taking each question as it comes wastes the pool: under
-# 20 clients most calls carried one question, at 58 ms each against 220 ms for twelve, and two cores
-# spent 18 ms of encoder time per question instead of 10 (measured with ``bench/serve_load.py``).
-# A question asked alone never waits: nothing else is being encoded.
-POOL_MIN_BATCH = 10
+# While another encoder is busy, a free one waits (up to POOL_WAIT seconds) until it has as many questions
+# as the batch being encoded, or that batch is done, before it starts. Taking each question as it comes
+# wastes the pool: under 20 clients most calls carried one question, at 58 ms each against 220 ms for
+# twelve, and the encoders spent 18 ms per question instead of 10 (measured with ``bench/serve_load.py``).
+# Matching the running batch adapts to the load: 20 clients settle into two batches of ten, eight into two
+# of four, and a question asked alone never waits, since nothing else is being encoded.
 POOL_WAIT = 0.06
+_POLL = 0.005  # how often a waiting encoder looks whether the running batch is done
 CACHE_SIZE = 2048  # question vectors remembered
 PASSAGE_CACHE_SIZE = 8192  # change-item vectors remembered (a comparison has a few hundred)
 
@@ -81,7 +82,6 @@ class BatchingEmbedder:
         self.workers = max(1, int(getattr(inner, "concurrency", 1)))
         self._model_lock = threading.BoundedSemaphore(self.workers)
         self.max_batch = MAX_BATCH if self.workers == 1 else POOL_BATCH
-        self.min_batch = 1 if self.workers == 1 else POOL_MIN_BATCH
         self.max_wait = POOL_WAIT
         self._queue: queue.Queue[_Request | None] = queue.Queue()
         self._threads: list[threading.Thread] = []
@@ -89,7 +89,7 @@ class BatchingEmbedder:
         self._closed = False
         self._calls_lock = threading.Lock()
         self.calls = 0  # model calls made (for tests and the load benchmark)
-        self._busy = 0  # model calls in flight
+        self._running: list[int] = []  # the sizes of the batches being encoded
 
     # --- the Embedder interface ------------------------------------------------------------------
     def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
@@ -173,12 +173,12 @@ class BatchingEmbedder:
         with self._model_lock:
             with self._calls_lock:
                 self.calls += 1
-                self._busy += 1
+                self._running.append(len(texts))
             try:
                 return np.asarray(self.inner.encode_queries(texts), dtype=np.float32)
             finally:
                 with self._calls_lock:
-                    self._busy -= 1
+                    self._running.remove(len(texts))
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         if not self.batch:
@@ -216,12 +216,14 @@ class BatchingEmbedder:
                     nxt = self._queue.get_nowait()
                 except queue.Empty:
                     wait = deadline - time.monotonic()
-                    if n >= self.min_batch or wait <= 0 or not self._busy:  # go now unless another call runs
-                        break
+                    with self._calls_lock:
+                        running = max(self._running, default=0)
+                    if wait <= 0 or n >= min(self.max_batch, running):
+                        break  # as many as the batch being encoded (or none is), or waited long enough
                     try:
-                        nxt = self._queue.get(timeout=wait)
+                        nxt = self._queue.get(timeout=min(wait, _POLL))
                     except queue.Empty:
-                        break
+                        continue
                 if nxt is None:
                     stop = True
                     break
