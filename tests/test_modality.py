@@ -70,6 +70,8 @@ CASES: list[tuple[str, str | None, Modality, str | None]] = [
     ("提出期限を過ぎた場合は、いかなる理由があっても受け付けることはできません。", None, PR, None),
     ("同一の事業について、国の他の補助金を重複して受けることはできない。", None, PR, None),
     ("受託者は、本業務の全部を一括して再委託しないこと。", None, PR, "受託者"),
+    # a state the deliverable must have is a duty, not a banned act
+    ("(1) 提供するアプリケーション・コンテンツが不正プログラムを含まないこと。", "２．報告事項", OB, None),
     ("選定後の常駐支援者の削除は認められませんので、十分注意してください。", None, PR, None),
     # permissions, including double negatives
     ("説明会への参加は必須ではありません。", None, PE, "応募者"),
@@ -294,7 +296,7 @@ def test_rule_names_are_unique_and_versioned() -> None:
     """This test ensures that every rule has a distinct name and the rule set a versioned name."""
     names = [name for name, _, _ in RULES]
     assert len(names) == len(set(names))
-    assert MODALITY_RULES == "modality_rules.v7"
+    assert MODALITY_RULES == "modality_rules.v8"
 
 
 def test_default_subject_is_used_only_when_none_is_stated() -> None:

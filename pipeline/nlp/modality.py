@@ -80,6 +80,9 @@ marks an item.
 cost category) and a nominalised task (「…の提出」) are none, no longer eligibility. Scored on
 the seventh sample before this change (v6: accuracy 0.780, requirements P 0.763 R 0.755).
 
+``modality_rules.v8``: 「…が…を含まないこと」 is a state the deliverable must have (obligation), not
+a banned act (three such sentences were read as prohibitions in the fourth to seventh samples).
+
 The rule set is versioned as :data:`MODALITY_RULES`; change the name whenever a
 change to the tables below can change an output.
 """
@@ -105,7 +108,7 @@ __all__ = [
     "subject_of",
 ]
 
-MODALITY_RULES = "modality_rules.v7"
+MODALITY_RULES = "modality_rules.v8"
 
 # Longest first, so that 伴走支援事業者 wins over 事業者 and 委託予定先 over 委託先.
 ACTORS: tuple[str, ...] = tuple(
@@ -318,6 +321,8 @@ RULES: tuple[tuple[str, Modality, re.Pattern[str]], ...] = tuple(
         ("prohibition.mitomenai", Modality.PROHIBITION, r"(?:認め|受け付け|受理し)(?:られ)?(?:ません|ない(?:こと|もの(?:と|で)(?:します|する|いたします))?)" + _E),
         ("prohibition.polite",  Modality.PROHIBITION, r"応じ(?:られ)?(?:ません|かねます)" + _E + r"|ご?遠慮(?:ください|下さい|願います|いただきます)|お断り(?:いたします|します|致します)|いたしかねます|致しかねます|差し控え"),
         ("prohibition.naide",   Modality.PROHIBITION, r"ないで(?:ください|下さい)" + _E),
+        # 「提供するアプリケーションが脆弱性を含まないこと」: a state the deliverable must have, not a banned act
+        ("obligation.not_contain", Modality.OBLIGATION, r"(?:を|が)含まない(?:こと|もの(?:と|で)(?:する|します|あること))" + _E),
         ("prohibition.shinai",  Modality.PROHIBITION, r"(?:し|せ|わ|さ|け|め|れ|え|べ|ち|ま)ない(?:こと|ように(?:してください|すること)|(?:もの|こと)と(?:する|します|いたします|致します))" + _E),
         # --- permissions, including double negatives ---------------------------------------
         ("permission.not_needed", Modality.PERMISSION, r"必要は(?:ありません|ない|ございません)|(?:義務|必須)(?:では|で)(?:ありません|ない)"),
