@@ -86,6 +86,23 @@ on the path (PYTHONPATH=<checkout>); the .txt sources are split line by line and
     --exclude modality_gold.jsonl --exclude modality_fresh.jsonl --exclude modality_fresh2.jsonl \
     --exclude modality_fresh3.jsonl --exclude modality_fresh4.jsonl --exclude modality_fresh5.jsonl \
     /tmp/exp/fresh6_unlabelled.jsonl
+
+fresh8 (tests/data/modality_fresh8.jsonl, 151 sentences; the 地方公共団体 call had no sentence left to draw,
+and the 中小企業 data policy PDF only 7) was drawn with pdf_reader.v2, excluding gold and fresh…fresh7:
+
+  cd /work/main && .venv/bin/python tests/data/make_modality_sample.py --seed 8 --per-source 24 \
+    --source corpora/chiiki-dx/2025/chiiki-dx_fy2025_bansou-jigyosha_mri.txt \
+    --source corpora/chiiki-dx/2025/chiiki-dx_fy2025_chiho-kokyo-dantai_mri.txt \
+    --source corpora/chiiki-dx/2026/chiiki-dx_fy2026_bansou-jigyosha_nttdata-strategy.txt \
+    --source corpora/digital-jinzai/2026/digital-jinzai-platform_fy2026_meti.txt \
+    --source corpora/yorozu/2026/yorozu-shien-kyoten_fy2026_tohoku-meti.txt \
+    --source tests/data/realpdfs/chusho_data_rikatsuyo_policy_20250214.pdf \
+    --source tests/data/realpdfs/mhlw_careerup_shikyu_yoryo_R7-07.pdf \
+    --source tests/data/realpdfs/mhlw_koyohoken_gyomu_50301_H28-01.pdf \
+    --exclude modality_gold.jsonl --exclude modality_fresh.jsonl --exclude modality_fresh2.jsonl \
+    --exclude modality_fresh3.jsonl --exclude modality_fresh4.jsonl --exclude modality_fresh5.jsonl \
+    --exclude modality_fresh6.jsonl --exclude modality_fresh7.jsonl \
+    /tmp/exp/fresh8_unlabelled.jsonl
 """
 
 from __future__ import annotations
