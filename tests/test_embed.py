@@ -402,6 +402,8 @@ def test_the_bf16_question_model_computes_what_autocast_does_and_shares_the_rest
     linears = [m for m in fast.modules() if type(m).__name__ == "BF16Linear"]
     assert len(linears) == sum(isinstance(m, torch.nn.Linear) for m in model.modules()) >= 72  # 12 layers × 6
     assert not any(isinstance(m, torch.nn.Linear) for m in fast.modules())
+    assert all(lin.weight.dtype == torch.bfloat16 for lin in linears)
     assert all(lin.bias is None or lin.bias.dtype == torch.bfloat16 for lin in linears)
     originals = {id(t) for t in (*model.parameters(), *model.buffers())}
     assert {id(t) for t in (*fast.parameters(), *fast.buffers())} <= originals  # nothing but the weights copied
+    assert fast[0].tokenizer is model[0].tokenizer  # nor the tokenizer (250k words)

@@ -69,7 +69,7 @@ def test_pool_gives_the_in_process_vectors(models: Path) -> None:
         children = [m._proc for m in pool.members]
         batching.close()  # closes the pool with it
         assert all(m._proc is None for m in pool.members)
-        # each child ended by itself on being told to (exit code 0), not killed after the 5 s wait
+        # each child ended by itself on being told to (exit code 0: not killed, not failed)
         assert all(c is not None and not c.is_alive() and c.exitcode == 0 for c in children)
     finally:
         pool.close()

@@ -72,6 +72,7 @@ CASES: list[tuple[str, str | None, Modality, str | None]] = [
     ("受託者は、本業務の全部を一括して再委託しないこと。", None, PR, "受託者"),
     # a state the deliverable must have is a duty, not a banned act
     ("(1) 提供するアプリケーション・コンテンツが不正プログラムを含まないこと。", "２．報告事項", OB, None),
+    ("納品する成果物が個人情報を含まないこととします。", None, OB, None),
     ("選定後の常駐支援者の削除は認められませんので、十分注意してください。", None, PR, None),
     # permissions, including double negatives
     ("説明会への参加は必須ではありません。", None, PE, "応募者"),

@@ -5,8 +5,9 @@ then lays each one out again for its AMX kernels: for a batch of a dozen short q
 work as the multiplications themselves. :func:`bf16_query_model` makes, once, a copy of the model whose
 ``Linear`` layers hold their weights in bfloat16, already laid out (``torch.ops.mkldnn`` where this build
 of torch has it, a plain bfloat16 tensor otherwise), and compute as autocast would: input cast to
-bfloat16, output in bfloat16. Everything else (embeddings, layer norms, pooling, normalisation) is the
-original module, shared rather than copied, so the copy costs the bf16 weights only (about 40 MB).
+bfloat16, output in bfloat16. The other modules are copied but hold the original's tensors and tokenizer
+(embeddings, layer norms, pooling, normalisation: shared, not duplicated), so the copy costs the bf16
+weights only (about 40 MB).
 
 The vectors are the ones autocast gives (the same operations in the same precision), and the embedder
 checks them against fp32 before using them (:data:`~pipeline.embed.embedder.BF16_MIN_COSINE`).
@@ -57,14 +58,18 @@ def _bf16_linear_class() -> type[torch.nn.Module]:
             self.bias = None if linear.bias is None else linear.bias.detach().to(torch.bfloat16)
             self.out_features = linear.out_features
             self._linear = None
+            self.weight = weight
             if packer is not None:
                 reorder, packed_linear = packer
-                try:
-                    weight = reorder(weight, _LAYOUT_ROWS)
-                    self._linear = packed_linear
-                except RuntimeError:  # this CPU or build cannot pack: plain bf16 weights
+                try:  # the packed op must give what the plain one gives, on a small probe, or it is not used
+                    packed = reorder(weight, _LAYOUT_ROWS)
+                    probe = torch.linspace(-1, 1, 3 * weight.shape[1]).reshape(3, -1).to(torch.bfloat16)
+                    got = packed_linear(probe, packed, self.bias, "none", [], "")
+                    want = torch.nn.functional.linear(probe, weight, self.bias)
+                    if torch.allclose(got.float(), want.float(), rtol=1e-2, atol=1e-2):
+                        self.weight, self._linear = packed, packed_linear
+                except (RuntimeError, TypeError):  # this CPU or build cannot pack: plain bf16 weights
                     pass
-            self.weight = weight
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             x = x.to(torch.bfloat16)
@@ -80,7 +85,14 @@ def _bf16_linear_class() -> type[torch.nn.Module]:
 def bf16_query_model(model: SentenceTransformer) -> SentenceTransformer:
     """A copy of ``model`` whose linear layers compute in bfloat16; all else is shared with ``model``.
 
-    Use it under ``torch.inference_mode()`` (as ``encode`` does); it is for inference only.
+    It is for inference only (``encode``): its bf16 weights are plain attributes, laid out for oneDNN, so
+    ``state_dict()`` and ``save()`` do not see them and it cannot be copied again.
+
+    Args:
+        model: the loaded e5 model (fp32); left unchanged.
+
+    Returns:
+        The copy, in eval mode, sharing ``model``'s other tensors and its tokenizer.
 
     Example:
         >>> fast = bf16_query_model(embedder.model)             # doctest: +SKIP
@@ -91,6 +103,10 @@ def bf16_query_model(model: SentenceTransformer) -> SentenceTransformer:
 
     # deepcopy with every tensor already in the memo: the modules are copied, their tensors shared
     memo: dict[int, Any] = {id(t): t for t in (*model.parameters(), *model.buffers())}
+    for module in model.modules():  # the tokenizer (a 250k-word vocabulary) too: 280 MB if copied
+        tokenizer = getattr(module, "tokenizer", None)
+        if tokenizer is not None:
+            memo[id(tokenizer)] = tokenizer
     fast = copy.deepcopy(model, memo)
     bf16_linear = _bf16_linear_class()
     packer = _packer()

@@ -11,6 +11,7 @@ Heavy dependencies: sentence-transformers (and torch), loaded on first use.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 __all__ = ["E5Embedder", "QueryPrecision", "load_embedder", "native_bf16"]
+
+logger = logging.getLogger(__name__)
 
 QUERY_BATCH = 64
 # Questions are encoded in bfloat16 where the CPU computes bf16 natively (AMX or AVX512-BF16): the linear
@@ -79,8 +82,13 @@ class E5Embedder:
             self._precision = "fp32"
             if native_bf16():
                 ref = self._encode(list(_CHECK_QUESTIONS), bf16=False)
-                fast = self._encode(list(_CHECK_QUESTIONS), bf16=True)
-                if float((ref * fast).sum(axis=1).min()) >= BF16_MIN_COSINE:
+                try:
+                    fast = self._encode(list(_CHECK_QUESTIONS), bf16=True)
+                    agrees = float((ref * fast).sum(axis=1).min()) >= BF16_MIN_COSINE
+                except Exception as e:  # a torch whose bf16 kernels fail here: fp32 still works
+                    logger.warning("bf16 questions failed (%s: %s); encoding them in fp32", type(e).__name__, e)
+                    agrees = False
+                if agrees:
                     self._precision = "bf16"
                 else:
                     self._bf16_model = None  # not used: give its weights back

@@ -322,7 +322,8 @@ RULES: tuple[tuple[str, Modality, re.Pattern[str]], ...] = tuple(
         ("prohibition.polite",  Modality.PROHIBITION, r"応じ(?:られ)?(?:ません|かねます)" + _E + r"|ご?遠慮(?:ください|下さい|願います|いただきます)|お断り(?:いたします|します|致します)|いたしかねます|致しかねます|差し控え"),
         ("prohibition.naide",   Modality.PROHIBITION, r"ないで(?:ください|下さい)" + _E),
         # 「提供するアプリケーションが脆弱性を含まないこと」: a state the deliverable must have, not a banned act
-        ("obligation.not_contain", Modality.OBLIGATION, r"(?:を|が)含まない(?:こと|もの(?:と|で)(?:する|します|あること))" + _E),
+        # (「経費には消費税を含まないものとします」 is about costs, not a deliverable: the subject with が is required)
+        ("obligation.not_contain", Modality.OBLIGATION, r"が[^。、]*?を含まない(?:こと(?:と(?:する|します))?|ものであること)" + _E),
         ("prohibition.shinai",  Modality.PROHIBITION, r"(?:し|せ|わ|さ|け|め|れ|え|べ|ち|ま)ない(?:こと|ように(?:してください|すること)|(?:もの|こと)と(?:する|します|いたします|致します))" + _E),
         # --- permissions, including double negatives ---------------------------------------
         ("permission.not_needed", Modality.PERMISSION, r"必要は(?:ありません|ない|ございません)|(?:義務|必須)(?:では|で)(?:ありません|ない)"),
