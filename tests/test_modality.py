@@ -73,6 +73,7 @@ CASES: list[tuple[str, str | None, Modality, str | None]] = [
     # a state the deliverable must have is a duty, not a banned act
     ("(1) 提供するアプリケーション・コンテンツが不正プログラムを含まないこと。", "２．報告事項", OB, None),
     ("納品する成果物が個人情報を含まないこととします。", None, OB, None),
+    ("補助対象経費には消費税を含まないものとします。", "(3) 補助対象経費", EL, None),  # a cost scope, not a ban
     ("選定後の常駐支援者の削除は認められませんので、十分注意してください。", None, PR, None),
     # permissions, including double negatives
     ("説明会への参加は必須ではありません。", None, PE, "応募者"),
@@ -297,7 +298,7 @@ def test_rule_names_are_unique_and_versioned() -> None:
     """This test ensures that every rule has a distinct name and the rule set a versioned name."""
     names = [name for name, _, _ in RULES]
     assert len(names) == len(set(names))
-    assert MODALITY_RULES == "modality_rules.v8"
+    assert MODALITY_RULES == "modality_rules.v9"
 
 
 def test_default_subject_is_used_only_when_none_is_stated() -> None:

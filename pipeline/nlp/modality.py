@@ -83,6 +83,9 @@ the seventh sample before this change (v6: accuracy 0.780, requirements P 0.763 
 ``modality_rules.v8``: 「…が…を含まないこと」 is a state the deliverable must have (obligation), not
 a banned act (three such sentences were read as prohibitions in the fourth to seventh samples).
 
+``modality_rules.v9``: what a cost does not include (「補助対象経費には消費税を含まないものとします」) is
+eligibility, a cost scope (guideline step 4), not a prohibition; no labelled sentence changes.
+
 The rule set is versioned as :data:`MODALITY_RULES`; change the name whenever a
 change to the tables below can change an output.
 """
@@ -108,7 +111,7 @@ __all__ = [
     "subject_of",
 ]
 
-MODALITY_RULES = "modality_rules.v8"
+MODALITY_RULES = "modality_rules.v9"
 
 # Longest first, so that 伴走支援事業者 wins over 事業者 and 委託予定先 over 委託先.
 ACTORS: tuple[str, ...] = tuple(
@@ -263,7 +266,8 @@ RULES: tuple[tuple[str, Modality, re.Pattern[str]], ...] = tuple(
         ("eligibility.cost",    Modality.ELIGIBILITY,
          r"(?:経費|費用|計上|旅費|賃借料|人件費)[^。]*(?:計上でき|計上することができ|含めることができ|認められ(?:ません|ない)"
          r"|対象(?:と|に)(?:します|する|なります|なりません|しません)|対象外|自己負担|限り"
-         r"|(?:支給|支払|支出)(?:され|し|い(?:たし)?|われ)(?:ません|ない))"),
+         r"|(?:支給|支払|支出)(?:され|し|い(?:たし)?|われ)(?:ません|ない)"
+         r"|含ま(?:ない|れ(?:ない|ません)|ず)|含め(?:ない|ません))"),  # 「補助対象経費には消費税を含まないものとします」
         # --- eligibility: who may apply, what is covered -----------------------------------
         # 「会場借料の計上は不要とする」: the cost is not to be charged, not a favour to the applicant
         ("eligibility.cost_not_charged", Modality.ELIGIBILITY, r"計上(?:は|も)?(?:不要|必要(?:は|が)?(?:ない|ありません))"),
