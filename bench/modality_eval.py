@@ -16,15 +16,17 @@ Prints, for development, held-out and all: per-modality precision, recall, F1
 and support, micro P/R (= accuracy), macro P/R/F1, requirement P/R (``none`` as
 the negative class: a requirement sentence counts as found only with its right
 kind), subject accuracy (exact match where the gold subject is not null) and the
-confusion matrix. ``--gold`` may be given several times; the files are pooled.
+confusion matrix. ``--gold`` may be given several times; the files are pooled, each scored by a model
+trained without it.
 Where sentences were labelled twice, blind and independently (``modality_b``, and
 ``modality_a`` where the gold was adjudicated), the two annotators' agreement is
 printed beside: the human ceiling the classifier is measured against.
 
-``--model`` adds the experimental learned model (``pipeline.nlp.learned``) where no trusted rule fired,
-trained on every shipped labelled sentence except those of the files being scored.
+The pipeline's learned model (``pipeline.nlp.learned``), which decides where no trusted rule fired, is
+trained here on every shipped labelled sentence except those of the files being scored, so its figure is
+always held out. ``--rules-only`` scores the rules alone.
 
-Run:  .venv/bin/python bench/modality_eval.py [--errors] [--split dev|held-out|all] [--gold F] [--model]
+Run:  .venv/bin/python bench/modality_eval.py [--errors] [--split dev|held-out|all] [--gold F] [--rules-only]
       .venv/bin/python bench/modality_eval.py --speed     # classify + split over the corpus .txt files
 """
 
@@ -47,7 +49,7 @@ sys.path.insert(0, str(ROOT))
 from pipeline.document import Document, Modality  # noqa: E402
 from pipeline.nlp import DocumentActors, SubjectParser, classify_sentences  # noqa: E402
 from pipeline.nlp.learned import TRAINING_FILE, ModalityModel, training_examples  # noqa: E402
-from pipeline.nlp.modality import classify, find_subject, split_sentences  # noqa: E402
+from pipeline.nlp.modality import Classification, classify, find_subject, split_sentences  # noqa: E402
 
 GOLD = ROOT / "tests/data/modality_gold.jsonl"
 TRAINING = ROOT / "pipeline/nlp" / TRAINING_FILE
@@ -77,6 +79,7 @@ class Item:
     # Two independent blind labels where the sentence was double-annotated (first
     # annotator, second annotator; the gold is theirs, or adjudicated where they differ).
     annotators: tuple[Modality, Modality] | None = None
+    set: str = ""  # the labelled file it came from (modality_fresh9 …)
 
     @property
     def dev(self) -> bool:
@@ -173,6 +176,7 @@ def load_items(pdf_reader: PdfReader | None = None, gold: Path = GOLD) -> list[I
                 heading=heading,
                 default_subject=default_subject(r["source"], heading),
                 annotators=(Modality(first), Modality(second)) if second else None,
+                set=gold.stem,
             )
         )
     return items
@@ -194,16 +198,29 @@ class Scores:
 
 
 def score(
-    items: Iterable[Item], parser: SubjectParser | None = None, model: ModalityModel | None = None
+    items: Iterable[Item],
+    parser: SubjectParser | None = None,
+    model: ModalityModel | None = None,
+    models: dict[str, ModalityModel] | None = None,
 ) -> tuple[Scores, list[tuple[Item, Modality, str | None, str]]]:
     """Score the pipeline's classification (rules, and the learned model where given).
 
+    ``models`` gives each labelled file its own model (one trained without it), in place of ``model``.
     With a parser, subjects follow the pipeline (rules, then the parser, then the default).
     """
     items = list(items)
-    found = classify_sentences(
-        [it.sentence for it in items], [it.heading for it in items], [it.default_subject for it in items], model
-    )
+    by_index: dict[int, Classification] = {}
+    for name in dict.fromkeys(it.set for it in items):  # each labelled file with its own held-out model
+        idx = [i for i, it in enumerate(items) if it.set == name]
+        mine = models[name] if models is not None else model
+        said = classify_sentences(
+            [items[i].sentence for i in idx],
+            [items[i].heading for i in idx],
+            [items[i].default_subject for i in idx],
+            mine,
+        )
+        by_index.update(zip(idx, said, strict=True))
+    found = [by_index[i] for i in range(len(items))]
     pairs = [(it, c.modality, c.subject, c.rule) for it, c in zip(items, found, strict=True)]
     if parser is not None:  # as find_requirements: requirement sentences that name no subject themselves
         ask = [
@@ -324,9 +341,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--gold", type=Path, action="append", help="labelled sentences (default: gold); repeatable")
     ap.add_argument("--ginza", action="store_true", help="find subjects the rules miss with GiNZA (as the pipeline)")
     ap.add_argument(
-        "--model",
+        "--rules-only",
         action="store_true",
-        help="add the experimental learned model (pipeline.nlp.learned), trained without the scored files",
+        help="the rules alone, without the learned model (which is trained here without the scored files)",
     )
     args = ap.parse_args(argv)
     if args.speed:
@@ -346,11 +363,15 @@ def main(argv: list[str] | None = None) -> int:
     }
     if golds != [GOLD]:  # another sample: no development split applies
         splits = {"all": items}
-    model = held_out_model({g.stem for g in golds}) if args.model else None
+    model, models = None, None
+    if not args.rules_only and len(golds) == 1:
+        model = held_out_model({golds[0].stem})
+    elif not args.rules_only:  # several files pooled: each is scored by a model trained without it
+        models = {g.stem: held_out_model({g.stem}) for g in golds}
     for name, subset in splits.items():
         if args.split and name != args.split:
             continue
-        s, errors = score(subset, parser, model)
+        s, errors = score(subset, parser, model, models)
         print(report(name, s))
         ceiling = agreement(subset)
         if ceiling:

@@ -24,7 +24,7 @@ from pipeline import __version__
 from pipeline.document import Document, IngestResult, IngestStatus, Modality, Provenance, Requirement
 from pipeline.errors import PipelineError, SchemaVersionError, SourceNotFoundError
 from pipeline.ingest import ingest_path, is_current, load_manifest, sha256_file
-from pipeline.nlp import find_requirements, requirement_record
+from pipeline.nlp import default_model, find_requirements, modality_version, requirement_record
 from pipeline.settings import Settings
 from pipeline.structure import iter_outline, outline_record, segment
 from pipeline.utils import write_text_atomic
@@ -96,23 +96,25 @@ def prefer_pdf(files: list[Path]) -> list[Path]:
     return [f for f in files if f.suffix.lower() == ".pdf" or (f.parent, f.stem) not in pdf_stems]
 
 
-def prepared_by_current(produced_by: dict[str, str]) -> bool:
-    """Whether a prepared document was made by this koubo's readers and rules (else prepare it again)."""
-    from pipeline.nlp.modality import MODALITY_RULES
+def prepared_by_current(produced_by: dict[str, str], settings: Settings | None = None) -> bool:
+    """Whether a prepared document was made by this koubo's readers, rules and modality model (else prepare it
+    again)."""
     from pipeline.nlp.values import VALUE_RULES
     from pipeline.structure import HEADING_RULES
 
+    settings = settings or Settings()
     return (
         is_current(produced_by)
         and produced_by.get("structure") in (HEADING_RULES, "heading_rules.custom")
-        and produced_by.get("modality") == MODALITY_RULES
+        and produced_by.get("modality") == modality_version(default_model(settings.models))
         and produced_by.get("values") == VALUE_RULES
     )
 
 
 def prepare_document(ref: str, settings: Settings) -> Document:
-    """A document as search and diff need it: ingested (cached), segmented, its requirements found."""
-    return find_requirements(segment(load_document(ref, settings)))
+    """A document as search and diff need it: ingested (cached), segmented, its requirements found (by the rules
+    and the learned modality model in ``settings.models``)."""
+    return find_requirements(segment(load_document(ref, settings)), model=default_model(settings.models))
 
 
 def corpus_documents(paths: list[Path], settings: Settings | None = None) -> Iterator[Document]:
@@ -383,6 +385,12 @@ def requirements(
         ),
     ] = False,
     include_none: Annotated[bool, typer.Option("--all", help="Also list sentences that state no requirement.")] = False,
+    rules_only: Annotated[
+        bool,
+        typer.Option(
+            "--rules-only", help="Decide modalities by the rules alone, without the learned model in models/."
+        ),
+    ] = False,
 ) -> None:
     """List the requirements of a document: each sentence with its modality, subject and values."""
     if fmt not in ("table", "json", "csv"):
@@ -395,7 +403,7 @@ def requirements(
             from pipeline.nlp.ginza import GinzaParser
 
             parser = GinzaParser()
-        document = find_requirements(document, parser)
+        document = find_requirements(document, parser, None if rules_only else default_model(settings.models))
     except PipelineError as e:
         _fail(e)
         return

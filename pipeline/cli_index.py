@@ -93,7 +93,7 @@ def index(
             status: str
             try:
                 known = ix.store.produced_by_of(sha256_file(f)) if f.is_file() else None
-                if known is not None and prepared_by_current(known):
+                if known is not None and prepared_by_current(known, settings):
                     status = "unchanged"  # known by its bytes: no need to read, segment or classify it again
                 else:
                     status = ix.add(prepare_document(str(f), settings))

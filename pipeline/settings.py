@@ -17,7 +17,9 @@ class Settings(BaseSettings):
 
     corpora: Path = Field(Path("corpora"), description="The folder of call documents, with MANIFEST.csv.")
     outputs: Path = Field(Path("outputs"), description="Where results go: documents/, indexes/, diffs/.")
-    models: Path = Field(Path("models"), description="Models built at set-up (`make models`): the e5 embedder.")
+    models: Path = Field(
+        Path("models"), description="Models built at set-up (`make models`): the e5 embedder and the modality model."
+    )
     index: str = Field("default", description="The name of the clause index under outputs/indexes/.")
 
     @property

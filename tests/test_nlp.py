@@ -121,3 +121,52 @@ def test_requirements_command_formats(tmp_path, monkeypatch):
     c = runner.invoke(app, ["requirements", str(FY2026_TXT), "-k", "prohibition", "--no-ginza", "-f", "csv"])
     assert c.stdout.splitlines()[0] == "clause_path,modality,subject,sentence,values"
     assert len(c.stdout.splitlines()) > 5
+
+
+def test_requirements_use_the_learned_model_unless_rules_only(tmp_path, monkeypatch):
+    """This test ensures that `koubo requirements` decides with the rules and the learned model by default, and
+    with the rules alone under --rules-only: the role headers of the 常駐支援者 list (「<コンサルティング>」),
+    which the rules read as eligibility items under their heading, are none to the model (guideline v2.2)."""
+    monkeypatch.setenv("KOUBO_OUTPUTS", str(tmp_path / "out"))
+    rows = {}
+    for flag in ([], ["--rules-only"]):
+        r = runner.invoke(app, ["requirements", str(FY2026_TXT), "--all", "-f", "json", *flag])
+        assert r.exit_code == 0, r.output
+        rows[bool(flag)] = {(x["clause_path"], x["sentence"]): x["modality"] for x in json.loads(r.stdout)}
+    assert rows[False].keys() == rows[True].keys()  # the same sentences, only some modalities differ
+    header = ("IV.1.(1).ロ.b", "<コンサルティング>")
+    assert rows[True][header] == "eligibility"
+    assert rows[False][header] == "none"
+    changed = [k for k in rows[False] if rows[False][k] != rows[True][k]]
+    assert 0 < len(changed) < 0.1 * len(rows[False])  # the model decides only where no trusted rule fired
+
+
+def test_prepared_documents_record_the_model(tmp_path, monkeypatch):
+    """This test ensures that a prepared document records the rules and the model that classified it, and that
+    one classified by the rules alone (or another model) counts as stale, so the index prepares it again."""
+    from pipeline.cli import prepare_document, prepared_by_current
+    from pipeline.settings import Settings
+
+    monkeypatch.setenv("KOUBO_OUTPUTS", str(tmp_path / "out"))
+    settings = Settings()
+    doc = prepare_document(str(FY2026_TXT), settings)
+    version = doc.produced_by["modality"]
+    assert version.startswith(f"{MODALITY_RULES}+modality_model.v2:")
+    assert {r.produced_by for r in doc.requirements} == {version}
+    assert prepared_by_current(doc.produced_by, settings)
+    assert not prepared_by_current({**doc.produced_by, "modality": MODALITY_RULES}, settings)
+    assert not prepared_by_current({**doc.produced_by, "modality": f"{MODALITY_RULES}+modality_model.v2:0"}, settings)
+
+
+def test_without_the_model_the_rules_decide_with_a_warning(tmp_path, monkeypatch, caplog):
+    """This test ensures that where the learned model cannot be had (numpy or scikit-learn missing) the pipeline
+    says so and goes on with the rules alone, instead of failing."""
+    import sys
+
+    from pipeline.nlp import default_model
+
+    monkeypatch.setitem(sys.modules, "pipeline.nlp.learned", None)  # import fails
+    with caplog.at_level("WARNING", logger="pipeline.nlp"):
+        assert default_model.__wrapped__(tmp_path) is None
+    assert "rules alone decide" in caplog.text
+    assert not list(tmp_path.iterdir())

@@ -13,14 +13,22 @@ components off) sees only requirement sentences whose subject the rules could
 not find. Measured on the labelled sentences it finds a subject in 1 of 109
 such sentences: Japanese requirements mostly leave the subject unsaid, and the
 document's main actor is the better default. So it is opt-in.
+
+Where no rule fired on an explicit modal marker, a small learned model
+(``pipeline.nlp.learned``: character n-grams and the rules' own answer, a
+logistic regression in numpy) decides. The pipeline uses it by default
+(``default_model``); on the blind samples it beat the rules alone.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from pipeline.document import Clause, Document, Modality, Requirement
@@ -39,9 +47,11 @@ if TYPE_CHECKING:  # numpy and scikit-learn only when a learned model is used
     from pipeline.nlp.learned import ModalityModel
 
 __all__ = [
-    "DocumentActors", "SubjectParser", "classify", "classify_sentences", "extract_values", "find_requirements",
-    "modality_version", "requirement_record", "split_sentences",
+    "DocumentActors", "SubjectParser", "classify", "classify_sentences", "default_model", "extract_values",
+    "find_requirements", "modality_version", "requirement_record", "split_sentences",
 ]  # fmt: skip
+
+log = logging.getLogger(__name__)
 
 # Terms for the party a call binds, most specific first; the most frequent one
 # in a document is its main actor.
@@ -87,6 +97,23 @@ def modality_version(model: ModalityModel | None) -> str:
     return MODALITY_RULES if model is None else f"{MODALITY_RULES}+{model.version}"
 
 
+@functools.cache
+def default_model(models_dir: Path) -> ModalityModel | None:
+    """The learned modality model the pipeline uses, from ``models_dir/modality.npz`` (``make models`` builds it;
+    it is trained there, in a few seconds, if it is missing or stale). Read once per process.
+
+    Returns None, with a warning, where it cannot be had (numpy or scikit-learn not installed): the rules alone
+    then decide, and ``produced_by`` says so.
+    """
+    try:
+        from pipeline.nlp.learned import load_model
+
+        return load_model(models_dir)
+    except ImportError as e:
+        log.warning("the learned modality model is not available (%s); the rules alone decide modalities", e)
+        return None
+
+
 def classify_sentences(
     sentences: Sequence[str],
     headings: Sequence[str | None],
@@ -111,7 +138,7 @@ def classify_sentences(
     from pipeline.nlp.learned import trusted
 
     ask = [i for i, c in enumerate(out) if not trusted(c.rule)]
-    learned = model.predict([sentences[i] for i in ask], [headings[i] for i in ask])
+    learned = model.predict([sentences[i] for i in ask], [headings[i] for i in ask], [out[i] for i in ask])
     for i, modality in zip(ask, learned, strict=True):
         c = out[i]
         if modality is Modality.PERMISSION and issuer_reserves_right(sentences[i], defaults[i]):
@@ -144,9 +171,9 @@ def find_requirements(
         doc: a Document with its clause tree.
         parser: finds subjects the rules cannot (e.g. ``GinzaParser()``); only
             requirement sentences without a stated subject are sent to it.
-        model: the learned modality classifier (``pipeline.nlp.learned``, experimental and off by
-            default: on the two latest blind samples it did not beat the rules), which then decides where
-            no trusted rule fired; without it, the rules alone decide.
+        model: the learned modality classifier (``default_model(settings.models)`` in the pipeline), which
+            decides where no trusted rule fired, reading the rules' answer among its features; without it,
+            the rules alone decide.
 
     Returns:
         The Document with ``requirements`` filled, in clause order.

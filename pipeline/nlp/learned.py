@@ -1,34 +1,36 @@
-"""An experimental learned modality classifier, trained on koubo's labelled sentences, to back up the rules.
+"""The learned modality classifier: trained on koubo's labelled sentences, it decides where the rules are weak.
 
 The rules in ``modality.py`` are exact on explicit modal forms (〜してはならない, 〜してください,
 〜できます, 〜が望ましい …) but were written from the samples they were tuned on, and on each new sample
 the rules that read context (a bare item under a heading, a plain-form statement, 〜こと ending a list
 item) were wrong most often. This model decides those cases instead: a logistic regression on character
 n-grams of three views of the sentence — its last 24 characters (the predicate, with quotes and asides
-removed), its first 16 (the item marker and the opening words) and its clause heading — trained on every
-labelled sentence in ``modality_training.jsonl`` (built from ``tests/data/modality_*.jsonl`` by
+removed), its first 16 (the item marker and the opening words) and its clause heading — and on what the
+rules said of it (the rule that fired, its modality, whether it is trusted), trained on every labelled
+sentence in ``modality_training.jsonl`` (built from ``tests/data/modality_*.jsonl`` by
 ``tests/data/make_modality_training.py``). :func:`trusted` keeps a rule's answer when the rule fired on an
 explicit marker (:data:`TRUSTED_RULES`); ``pipeline.nlp.classify_sentences`` takes the model's otherwise.
 
-**Off by default.** Scored once on each of the two latest blind samples, each time trained on every
-earlier sample (``bench/modality_eval.py --gold F --model``), accuracy / requirements P / R:
+**On by default** (``pipeline.nlp.default_model``). Measured with ``bench/modality_eval.py --gold F``, the
+model trained without F, accuracy / requirements P / R:
 
-    sample         rules                   rules + model
-    fresh6 (168)   0.762 / 0.712 / 0.813   0.833 / 0.813 / 0.813
-    fresh7 (168)   0.780 / 0.763 / 0.755   0.744 / 0.764 / 0.723
+    sample                          rules alone             rules + model
+    fresh9 (143, scored once)       0.741 / 0.689 / 0.636   0.797 / 0.787 / 0.727
+    all 1,553, each file held out   0.838 / 0.838 / 0.812   0.867 / 0.869 / 0.842
 
-Better on one, worse on the other: no reliable gain, so the pipeline runs the rules alone until more
-labelled samples settle it (the model gained as its training set grew: 0.73 → 0.82 accuracy alone from
-fresh4 to fresh6). Pass ``model=`` to ``find_requirements`` to use it.
+fresh9 is the only sample that no rule and no model setting was chosen on; on the others the rules had
+seen the text, which flatters both columns. The rules-only variant (``model_v1``, no rule features) beat
+the rules on three of the four blind samples fresh6–fresh9 (mean accuracy 0.765 → 0.801).
 
-The model trains in a few seconds; ``load_model`` reads it from ``models/modality.npz``, or trains it and
-writes it there when it is missing, unreadable or trained on other data or settings. It is one ``.npz``
-file of arrays and a JSON string (no pickle), and predicts without scikit-learn (the same features,
-checked against it in tests).
+The model trains in a few seconds; ``load_model`` reads it from ``models/modality.npz`` (``make models``),
+or trains it and writes it there when it is missing, unreadable or trained on other data, rules or
+settings. It is one ``.npz`` file of arrays and a JSON string (no pickle), and predicts without
+scikit-learn (the same features, checked against it in tests).
 
 Example:
     >>> model = load_model(Path("models"))
-    >>> model.predict(["- ・ 事故対応に要する一切の費用"], ["(3) 委託経費の対象とならない経費"])
+    >>> item, heading = "- ・ 事故対応に要する一切の費用", "(3) 委託経費の対象とならない経費"
+    >>> model.predict([item], [heading], [classify(item, heading=heading)])
     [<Modality.NONE: 'none'>]
 """
 
@@ -49,12 +51,13 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.document import Modality
+from pipeline.nlp.modality import MODALITY_RULES, Classification, classify
 
 __all__ = ["MODEL_VERSION", "TRUSTED_RULES", "ModalityModel", "load_model", "training_examples", "trusted"]
 
 log = logging.getLogger(__name__)
 
-MODEL_VERSION = "modality_model.v1"
+MODEL_VERSION = "modality_model.v2"
 TRAINING_FILE = "modality_training.jsonl"
 MODEL_FILE = "modality.npz"
 
@@ -80,6 +83,7 @@ _VIEWS: tuple[tuple[str, tuple[int, int], float], ...] = (
     ("heading", (1, 2), 0.5),
     ("head", (2, 3), 0.5),
 )
+_RULES_WEIGHT = 1.0  # of the rule block: which rule fired, its modality, whether it is trusted (one-hot)
 _TAIL, _HEAD = 24, 16  # characters of the predicate end and of the opening that the model reads
 _QUOTED = re.compile(r"[「『][^」』]*[」』]")
 _ASIDE = re.compile(r"[（(][^（()）]*[)）]")
@@ -95,6 +99,16 @@ def trusted(rule: str) -> bool:
 def _views(sentence: str, heading: str | None) -> dict[str, str]:
     core = _END.sub("", _ASIDE.sub("", _QUOTED.sub("「」", sentence)).strip())
     return {"tail": core[-_TAIL:], "heading": heading or "", "head": _LEAD.sub("", sentence)[:_HEAD]}
+
+
+def _rule_features(c: Classification) -> list[str]:
+    """What the rules said of a sentence, as features: the rule (without its @suffix), its family (the first
+    two parts of the name), the modality it gave, and whether it is a trusted rule."""
+    name = c.rule.split("@", 1)[0]
+    out = [f"modality={c.modality.value}", f"rule={name}", "family=" + ".".join(name.split(".")[:2])]
+    if trusted(c.rule):
+        out.append("trusted")
+    return out
 
 
 def _ngrams(text: str, lo: int, hi: int) -> Iterable[str]:
@@ -113,6 +127,11 @@ class Example:
     heading: str | None
     modality: Modality
     set: str = ""  # the labelled file it came from (modality_fresh7 …); not part of the fingerprint
+    default: str | None = None  # the default subject the pipeline passes to the rules for it
+
+    def rules(self) -> Classification:
+        """What the rules say of it, as in the pipeline."""
+        return classify(self.sentence, heading=self.heading, default_subject=self.default)
 
 
 def training_examples(path: Path | None = None) -> list[Example]:
@@ -122,7 +141,9 @@ def training_examples(path: Path | None = None) -> list[Example]:
     for line in text.splitlines():
         if line.strip():
             r = json.loads(line)
-            out.append(Example(r["sentence"], r["heading"], Modality(r["modality"]), r.get("set", "")))
+            out.append(
+                Example(r["sentence"], r["heading"], Modality(r["modality"]), r.get("set", ""), r.get("default"))
+            )
     return out
 
 
@@ -130,25 +151,29 @@ def _packaged_training() -> str:
     return resources.files("pipeline.nlp").joinpath(TRAINING_FILE).read_text(encoding="utf-8")
 
 
-_C = 1.0  # inverse regularisation strength of the logistic regression
+_C = 10.0  # inverse regularisation strength of the logistic regression
 
 
 def _fingerprint(examples: Sequence[Example]) -> str:
-    """Of the training data and of everything that shapes the features, so that a model saved by another
-    setting is retrained rather than read with features it was not trained on."""
+    """Of the training data, of the rules (their answers are features) and of everything that shapes the
+    features, so that a model saved by another setting is retrained rather than read with features it was not
+    trained on."""
     h = hashlib.sha256()
-    settings = [MODEL_VERSION, _VIEWS, _TAIL, _HEAD, _C, _QUOTED.pattern, _ASIDE.pattern, _END.pattern, _LEAD.pattern]
+    settings = [
+        MODEL_VERSION, MODALITY_RULES, _VIEWS, _RULES_WEIGHT, _TAIL, _HEAD, _C,
+        _QUOTED.pattern, _ASIDE.pattern, _END.pattern, _LEAD.pattern, TRUSTED_RULES.pattern,
+    ]  # fmt: skip
     h.update(json.dumps(settings, ensure_ascii=False).encode())
     for e in examples:
-        h.update(json.dumps([e.sentence, e.heading, e.modality.value], ensure_ascii=False).encode())
+        h.update(json.dumps([e.sentence, e.heading, e.default, e.modality.value], ensure_ascii=False).encode())
     return h.hexdigest()[:16]
 
 
 class ModalityModel:
-    """Character n-gram TF-IDF views of a sentence and a multinomial logistic regression over them.
+    """Character n-gram TF-IDF views of a sentence, the rules' answer, and a multinomial logistic regression.
 
     Attributes:
-        version: ``modality_model.v1:<fingerprint of the training data>``, recorded in ``produced_by``.
+        version: ``modality_model.v2:<fingerprint of the training data and rules>``, recorded in ``produced_by``.
         classes: the modalities, in the order of the weights' rows.
     """
 
@@ -167,7 +192,7 @@ class ModalityModel:
         self.version = f"{MODEL_VERSION}:{fingerprint}"
         self._offsets: dict[str, int] = {}
         start = 0
-        for name, _, _ in _VIEWS:
+        for name in (*(v[0] for v in _VIEWS), "rules"):
             self._offsets[name] = start
             start += len(vocab[name])
         if coef.shape != (len(self.classes), start):
@@ -182,7 +207,7 @@ class ModalityModel:
         """
         if len({e.modality for e in examples}) < 3:
             raise ValueError("the modality model needs examples of at least three modalities")
-        from scipy.sparse import hstack
+        from scipy.sparse import csr_matrix, hstack
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
 
@@ -193,12 +218,18 @@ class ModalityModel:
             blocks.append(vec.fit_transform([v[name] for v in views]) * weight)
             vocab[name] = {k: int(i) for k, i in vec.vocabulary_.items()}
             idf[name] = np.asarray(vec.idf_, dtype=np.float64)
+        said = [_rule_features(e.rules()) for e in examples]
+        vocab["rules"] = {f: i for i, f in enumerate(sorted({f for fs in said for f in fs}))}
+        rows = [i for i, fs in enumerate(said) for _ in fs]
+        cols = [vocab["rules"][f] for fs in said for f in fs]
+        shape = (len(examples), len(vocab["rules"]))
+        blocks.append(csr_matrix((np.full(len(cols), _RULES_WEIGHT), (rows, cols)), shape=shape))
         labels = [e.modality.value for e in examples]
         fit = LogisticRegression(C=_C, max_iter=5000).fit(hstack(blocks).tocsr(), labels)
         classes = [Modality(v) for v in fit.classes_]
         return cls(vocab, idf, np.asarray(fit.coef_), np.asarray(fit.intercept_), classes, _fingerprint(examples))
 
-    def _features(self, sentence: str, heading: str | None) -> tuple[np.ndarray, np.ndarray]:
+    def _features(self, sentence: str, heading: str | None, said: Classification) -> tuple[list[int], list[float]]:
         cols: list[int] = []
         vals: list[float] = []
         views = _views(sentence, heading)
@@ -216,23 +247,37 @@ class ModalityModel:
             v *= weight / np.linalg.norm(v)
             cols.extend((idx + self._offsets[name]).tolist())
             vals.extend(v.tolist())
-        return np.asarray(cols, dtype=np.int64), np.asarray(vals, dtype=np.float64)
+        for f in _rule_features(said):
+            if (j := self._vocab["rules"].get(f)) is not None:
+                cols.append(j + self._offsets["rules"])
+                vals.append(_RULES_WEIGHT)
+        return cols, vals
 
-    def probabilities(self, sentences: Sequence[str], headings: Sequence[str | None]) -> np.ndarray:
-        """Class probabilities, one row per sentence, columns in :attr:`classes` order."""
+    def probabilities(
+        self, sentences: Sequence[str], headings: Sequence[str | None], said: Sequence[Classification]
+    ) -> np.ndarray:
+        """Class probabilities, one row per sentence, columns in :attr:`classes` order.
+
+        Args:
+            sentences: the sentences, as printed.
+            headings: each sentence's clause heading.
+            said: what the rules said of each (``classify`` with its heading and default subject).
+        """
         scores = np.empty((len(sentences), len(self.classes)))
-        for i, (s, h) in enumerate(zip(sentences, headings, strict=True)):
-            cols, vals = self._features(s, h)
-            scores[i] = self._coef[:, cols] @ vals + self._intercept
+        for i, (s, h, c) in enumerate(zip(sentences, headings, said, strict=True)):
+            cols, vals = self._features(s, h, c)
+            scores[i] = self._coef[:, cols] @ np.asarray(vals) + self._intercept
         scores -= scores.max(axis=1, keepdims=True)
         p = np.exp(scores)
         return np.asarray(p / p.sum(axis=1, keepdims=True))
 
-    def predict(self, sentences: Sequence[str], headings: Sequence[str | None]) -> list[Modality]:
-        """The most probable modality of each sentence under its heading."""
+    def predict(
+        self, sentences: Sequence[str], headings: Sequence[str | None], said: Sequence[Classification]
+    ) -> list[Modality]:
+        """The most probable modality of each sentence under its heading, given what the rules said of it."""
         if not sentences:
             return []
-        return [self.classes[j] for j in self.probabilities(sentences, headings).argmax(axis=1)]
+        return [self.classes[j] for j in self.probabilities(sentences, headings, said).argmax(axis=1)]
 
     def save(self, path: Path) -> None:
         """Write the model to one ``.npz`` file (weights, and its metadata as a JSON string), atomically: it is
@@ -288,6 +333,8 @@ class ModalityModel:
             found = meta.get("version") if isinstance(meta, dict) else None
             raise ValueError(f"{path}: a {found} model, this koubo reads {MODEL_VERSION}")
         vocab = meta["vocab"]
+        if not isinstance(vocab, dict) or "rules" not in vocab:
+            raise ValueError(f"{path}: the model has no rule features")
         for name, _, _ in _VIEWS:
             if len(idf[name]) != len(vocab[name]):
                 raise ValueError(f"{path}: the {name} vocabulary and its weights differ in length")

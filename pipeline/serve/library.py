@@ -208,7 +208,7 @@ class Library:
 
     def _prepare(self, info: IndexedDocument) -> Document:
         from pipeline.cli import find_document
-        from pipeline.nlp import find_requirements
+        from pipeline.nlp import default_model, find_requirements
         from pipeline.structure import segment
 
         found = find_document(info.id, self.settings)
@@ -218,7 +218,8 @@ class Library:
                 f"{self.settings.documents_dir}; run `koubo ingest {info.path}`",
                 path=info.path,
             )
-        return find_requirements(segment(Document.from_json(found.read_bytes())))
+        document = segment(Document.from_json(found.read_bytes()))
+        return find_requirements(document, model=default_model(self.settings.models))
 
     def clause(self, clause_id: int) -> tuple[ClauseRow, Clause | None, list[Requirement]]:
         """A clause: its index row, the clause in its document (boxes, children) and its requirements."""

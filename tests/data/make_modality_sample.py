@@ -103,6 +103,29 @@ and the 中小企業 data policy PDF only 7) was drawn with pdf_reader.v2, exclu
     --exclude modality_fresh3.jsonl --exclude modality_fresh4.jsonl --exclude modality_fresh5.jsonl \
     --exclude modality_fresh6.jsonl --exclude modality_fresh7.jsonl \
     /tmp/exp/fresh8_unlabelled.jsonl
+
+fresh9 (tests/data/modality_fresh9.jsonl, 143 sentences) was drawn with pdf_reader.v2, 13 per source from
+four calls and eight real PDFs (the 地方公共団体 call and the 中小企業 data policy PDF had no sentence left),
+excluding gold and fresh…fresh8:
+
+  cd /work/main && .venv/bin/python tests/data/make_modality_sample.py --seed 9 --per-source 13 \
+    --source corpora/chiiki-dx/2025/chiiki-dx_fy2025_bansou-jigyosha_mri.txt \
+    --source corpora/chiiki-dx/2025/chiiki-dx_fy2025_chiho-kokyo-dantai_mri.txt \
+    --source corpora/chiiki-dx/2026/chiiki-dx_fy2026_bansou-jigyosha_nttdata-strategy.txt \
+    --source corpora/digital-jinzai/2026/digital-jinzai-platform_fy2026_meti.txt \
+    --source corpora/yorozu/2026/yorozu-shien-kyoten_fy2026_tohoku-meti.txt \
+    --source tests/data/realpdfs/chusho_data_rikatsuyo_policy_20250214.pdf \
+    --source tests/data/realpdfs/mhlw_careerup_shikyu_yoryo_R7-04.pdf \
+    --source tests/data/realpdfs/mhlw_careerup_shikyu_yoryo_R7-07.pdf \
+    --source tests/data/realpdfs/mhlw_koyohoken_gyomu_50301_H28-01.pdf \
+    --source tests/data/realpdfs/mhlw_koyohoken_gyomu_50301_R7-10.pdf \
+    --source tests/data/realpdfs/mhlw_model_shugyo_kisoku_R5-07.pdf \
+    --source tests/data/realpdfs/mhlw_tsuchi_H26-11.pdf \
+    --source tests/data/realpdfs/tokyo_shiyousho_yamasaki_kasetsu_kariire.pdf \
+    /tmp/exp/fresh9_unlabelled.jsonl
+
+(With seed 9 the default exclusion set is gold and every modality_fresh*.jsonl present, fresh…fresh8 at the
+time; to redraw it now that fresh9 exists, name the nine files with --exclude.)
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Write pipeline/nlp/modality_training.jsonl: every labelled sentence with its heading, for the learned model.
 
-Each line is ``{"sentence", "heading", "modality", "set"}``: the sentence and its final label as in
+Each line is ``{"sentence", "heading", "default", "modality", "set"}``: the sentence and its final label as in
 ``tests/data/modality_*.jsonl`` (gold, then fresh, fresh2 …, in that order), the heading found for it the way
-``bench/modality_eval.py`` finds it (the nearest heading line above the sentence in its source), and the
-name of the file it came from. ``pipeline.nlp.learned`` trains on this file.
+``bench/modality_eval.py`` finds it (the nearest heading line above the sentence in its source), the default
+subject the pipeline would pass to the rules for it (the model reads the rules' answer), and the name of the
+file it came from. ``pipeline.nlp.learned`` trains on this file.
 
 A sample that has not yet been scored once, blind, must not be in it: name the files with ``--only`` (a
 file name in tests/data, repeatable) to leave the newest one out.
@@ -46,7 +47,13 @@ def main() -> None:
     for path in files:
         for item in modality_eval.load_items(gold=path):
             rows.append(
-                {"sentence": item.sentence, "heading": item.heading, "modality": item.gold.value, "set": path.stem}
+                {
+                    "sentence": item.sentence,
+                    "heading": item.heading,
+                    "default": item.default_subject,
+                    "modality": item.gold.value,
+                    "set": path.stem,
+                }
             )
         print(f"{path.name}: {sum(r['set'] == path.stem for r in rows)} sentences", file=sys.stderr)
     text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
