@@ -24,7 +24,8 @@ printed beside: the human ceiling the classifier is measured against.
 
 The pipeline's learned model (``pipeline.nlp.learned``), which decides where no trusted rule fired, is
 trained here on every shipped labelled sentence except those of the files being scored, so its figure is
-always held out. ``--rules-only`` scores the rules alone.
+always held out. ``--hold-out document`` holds out more: each sentence is scored by a model that saw no
+sentence of its document (a new call). ``--rules-only`` scores the rules alone.
 
 Run:  .venv/bin/python bench/modality_eval.py [--errors] [--split dev|held-out|all] [--gold F] [--rules-only]
       .venv/bin/python bench/modality_eval.py --speed     # classify + split over the corpus .txt files
@@ -202,16 +203,19 @@ def score(
     parser: SubjectParser | None = None,
     model: ModalityModel | None = None,
     models: dict[str, ModalityModel] | None = None,
+    by: str = "file",
 ) -> tuple[Scores, list[tuple[Item, Modality, str | None, str]]]:
     """Score the pipeline's classification (rules, and the learned model where given).
 
-    ``models`` gives each labelled file its own model (one trained without it), in place of ``model``.
+    ``models`` gives each labelled file (``by="file"``) or each source document (``by="document"``) its own
+    model, one trained without it, in place of ``model``.
     With a parser, subjects follow the pipeline (rules, then the parser, then the default).
     """
     items = list(items)
     by_index: dict[int, Classification] = {}
-    for name in dict.fromkeys(it.set for it in items):  # each labelled file with its own held-out model
-        idx = [i for i, it in enumerate(items) if it.set == name]
+    group = (lambda it: it.set) if by == "file" else (lambda it: it.source)
+    for name in dict.fromkeys(map(group, items)):  # each file (or document) with its own held-out model
+        idx = [i for i, it in enumerate(items) if group(it) == name]
         mine = models[name] if models is not None else model
         said = classify_sentences(
             [items[i].sentence for i in idx],
@@ -266,14 +270,17 @@ def score(
     return scores, errors
 
 
-def held_out_model(scored: set[str]) -> ModalityModel:
-    """The learned model trained on every shipped labelled sentence except those of the files being scored.
+def held_out_model(scored: set[str], by: str = "file") -> ModalityModel:
+    """The learned model trained on every shipped labelled sentence except those of the files being scored (by
+    ``"file"``), or except every sentence drawn from the documents in ``scored`` (by ``"document"``: the model
+    then knows nothing of those documents, as with a new call).
 
     A sample not yet in the training file (the newest, scored once blind) is held out by construction.
     """
     shipped = training_examples(TRAINING)
-    examples = [e for e in shipped if e.set not in scored]
-    held = sorted(scored & {e.set for e in shipped})
+    key = (lambda e: e.set) if by == "file" else (lambda e: e.source)
+    examples = [e for e in shipped if key(e) not in scored]
+    held = sorted(scored & {key(e) for e in shipped})
     print(
         f"learned model: trained on {len(examples)} of {len(shipped)} labelled sentences"
         + (f" (held out: {', '.join(held)})" if held else " (the scored sentences are not among them)")
@@ -341,6 +348,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--gold", type=Path, action="append", help="labelled sentences (default: gold); repeatable")
     ap.add_argument("--ginza", action="store_true", help="find subjects the rules miss with GiNZA (as the pipeline)")
     ap.add_argument(
+        "--hold-out",
+        choices=("file", "document"),
+        default="file",
+        help="train the model without the scored files (default), or without any sentence of each scored "
+        "sentence's document, as for a call it has never seen",
+    )
+    ap.add_argument(
         "--rules-only",
         action="store_true",
         help="the rules alone, without the learned model (which is trained here without the scored files)",
@@ -364,14 +378,16 @@ def main(argv: list[str] | None = None) -> int:
     if golds != [GOLD]:  # another sample: no development split applies
         splits = {"all": items}
     model, models = None, None
-    if not args.rules_only and len(golds) == 1:
+    if not args.rules_only and args.hold_out == "document":  # each document scored by a model that never saw it
+        models = {src: held_out_model({src}, "document") for src in dict.fromkeys(it.source for it in items)}
+    elif not args.rules_only and len(golds) == 1:
         model = held_out_model({golds[0].stem})
     elif not args.rules_only:  # several files pooled: each is scored by a model trained without it
         models = {g.stem: held_out_model({g.stem}) for g in golds}
     for name, subset in splits.items():
         if args.split and name != args.split:
             continue
-        s, errors = score(subset, parser, model, models)
+        s, errors = score(subset, parser, model, models, args.hold_out)
         print(report(name, s))
         ceiling = agreement(subset)
         if ceiling:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -37,6 +38,19 @@ CORPUS = [
 ]
 
 
+def _bench() -> ModuleType:
+    """bench/modality_eval.py as a module."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("modality_eval", ROOT / "bench" / "modality_eval.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules["modality_eval"] = bench
+    spec.loader.exec_module(bench)
+    return bench
+
+
 @pytest.fixture(scope="module")
 def examples() -> list[Example]:
     return training_examples()
@@ -60,7 +74,21 @@ def test_training_file_is_the_labelled_sets() -> None:
         lines = (DATA / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()
         want = [(r["sentence"], r["modality"]) for r in map(json.loads, filter(str.strip, lines))]
         assert by_set[name] == want, name
+        sources = [json.loads(line)["source"] for line in filter(str.strip, lines)]
+        assert [r["source"] for r in rows if r["set"] == name] == sources, name
     assert {r["modality"] for r in rows} <= {m.value for m in Modality}
+
+
+def test_training_rows_carry_the_default_subject_the_pipeline_would_pass() -> None:
+    """This test ensures that the default subject each training row was made with is the one the evaluation (and
+    the pipeline) computes for it now, so that the rules' answers the model was trained on are the ones it will
+    be given (checked on the rows from .txt sources; the PDFs would take minutes to read)."""
+    bench = _bench()
+    rows = [json.loads(line) for line in TRAINING.read_text(encoding="utf-8").splitlines()]
+    txt = [r for r in rows if r["source"].endswith(".txt")]
+    assert len(txt) > 700
+    wrong = [r["sentence"][:30] for r in txt if bench.default_subject(r["source"], r["heading"]) != r["default"]]
+    assert not wrong
 
 
 def test_predictions_match_scikit_learn(examples: list[Example], model: ModalityModel) -> None:
@@ -174,6 +202,23 @@ def test_load_refuses_another_model_version(tmp_path: Path, model: ModalityModel
         ModalityModel.load(path)
 
 
+def test_a_model_file_missing_a_part_is_retrained(tmp_path: Path, examples: list[Example]) -> None:
+    """This test ensures that a model file of the right version that lacks a part of its metadata is refused with
+    a clear message and retrained, rather than failing every command with a KeyError."""
+    model = load_model(tmp_path, examples[:300])
+    path = tmp_path / "modality.npz"
+    with np.load(path, allow_pickle=False) as w:
+        arrays = {k: w[k] for k in w.files}
+    for part in ("classes", "vocab", "fingerprint"):
+        meta = json.loads(str(arrays["meta"]))
+        del meta[part]
+        np.savez(path, **{**arrays, "meta": np.array(json.dumps(meta))})
+        with pytest.raises(ValueError, match="not a readable modality model"):
+            ModalityModel.load(path)
+        assert load_model(tmp_path, examples[:300]).fingerprint == model.fingerprint
+        assert ModalityModel.load(path).fingerprint == model.fingerprint  # rewritten
+
+
 def test_trusted_rules_stand_and_the_model_decides_the_rest(model: ModalityModel) -> None:
     """This test ensures that an explicit marker's rule is kept, that the model answers for every other sentence
     (its rule marked ``model:``), and that a sentence the model calls none has no subject."""
@@ -198,16 +243,9 @@ def test_held_out_model_leaves_out_the_scored_sample(ingested: Callable[[Path], 
     """This test ensures that the evaluation trains the model without the sentences it scores, and that on the
     ninth sample (143 sentences, double-labelled blind, never used to write a rule) rules + model stay at what
     they reached when it was scored once (accuracy 0.797 against 0.741 for the rules alone)."""
-    import importlib.util
-    import sys
-
     from pipeline.nlp.learned import _fingerprint
 
-    spec = importlib.util.spec_from_file_location("modality_eval", ROOT / "bench" / "modality_eval.py")
-    assert spec is not None and spec.loader is not None
-    bench = importlib.util.module_from_spec(spec)
-    sys.modules["modality_eval"] = bench
-    spec.loader.exec_module(bench)
+    bench = _bench()
     rows = [json.loads(line) for line in TRAINING.read_text(encoding="utf-8").splitlines()]
     kept = [
         Example(r["sentence"], r["heading"], Modality(r["modality"]), default=r["default"])

@@ -160,13 +160,22 @@ def test_prepared_documents_record_the_model(tmp_path, monkeypatch):
 
 def test_without_the_model_the_rules_decide_with_a_warning(tmp_path, monkeypatch, caplog):
     """This test ensures that where the learned model cannot be had (numpy or scikit-learn missing) the pipeline
-    says so and goes on with the rules alone, instead of failing."""
+    says so and goes on with the rules alone, and records that, instead of failing."""
     import sys
 
-    from pipeline.nlp import default_model
+    from pipeline.cli import prepare_document
+    from pipeline.nlp import _default_model
+    from pipeline.settings import Settings
 
-    monkeypatch.setitem(sys.modules, "pipeline.nlp.learned", None)  # import fails
-    with caplog.at_level("WARNING", logger="pipeline.nlp"):
-        assert default_model.__wrapped__(tmp_path) is None
+    monkeypatch.setenv("KOUBO_OUTPUTS", str(tmp_path / "out"))
+    monkeypatch.setenv("KOUBO_MODELS", str(tmp_path / "models"))
+    monkeypatch.setitem(sys.modules, "pipeline.nlp.learned", None)  # its import fails
+    try:
+        with caplog.at_level("WARNING", logger="pipeline.nlp"):
+            doc = prepare_document(str(FY2026_TXT), Settings())
+    finally:
+        _default_model.cache_clear()  # forget the None, for the tests after this one
     assert "rules alone decide" in caplog.text
-    assert not list(tmp_path.iterdir())
+    assert doc.produced_by["modality"] == MODALITY_RULES
+    assert sum(r.modality is not Modality.NONE for r in doc.requirements) > 100
+    assert not (tmp_path / "models").exists()

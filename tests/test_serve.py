@@ -292,6 +292,27 @@ def test_a_new_index_write_is_served(tmp_path: Path) -> None:
     lib.close()
 
 
+def test_an_index_made_by_other_modality_rules_is_reported(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """This test ensures that a server over an index whose documents were classified by other modality rules or
+    model than its own says so when it starts (the kind filter and the document pages would disagree), and that
+    an index made by this koubo raises no such warning."""
+    import sqlite3
+
+    s = Settings(outputs=tmp_path / "outputs", corpora=CORPORA)
+    with ClauseIndex(s.index_dir, FakeEmbedder()) as ix:
+        ix.add(prepare_document(str(YOROZU), s))
+    with caplog.at_level("WARNING", logger="pipeline.serve.library"):
+        Library(s, None).close()
+    assert "run `koubo index`" not in caplog.text
+    with sqlite3.connect(s.index_dir / "index.sqlite") as db:
+        db.execute("UPDATE documents SET produced_by = json_set(produced_by, '$.modality', 'modality_rules.v1')")
+    db.close()
+    with caplog.at_level("WARNING", logger="pipeline.serve.library"):
+        Library(s, None).close()
+    assert "1 indexed documents were classified by other modality rules" in caplog.text
+    assert "run `koubo index`" in caplog.text
+
+
 def test_a_bug_answers_in_the_error_shape(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     """This test ensures that an unexpected exception is a 500 in the error shape, not a bare text page."""
     lib = Library(settings, None)

@@ -17,7 +17,9 @@ document's main actor is the better default. So it is opt-in.
 Where no rule fired on an explicit modal marker, a small learned model
 (``pipeline.nlp.learned``: character n-grams and the rules' own answer, a
 logistic regression in numpy) decides. The pipeline uses it by default
-(``default_model``); on the blind samples it beat the rules alone.
+(``default_model``): on new sentences of the documents it was trained on it beats
+the rules alone (0.741 → 0.797 accuracy on the blind fresh9 sample); on a document
+it has never seen it is no better than them.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -97,21 +100,29 @@ def modality_version(model: ModalityModel | None) -> str:
     return MODALITY_RULES if model is None else f"{MODALITY_RULES}+{model.version}"
 
 
-@functools.cache
 def default_model(models_dir: Path) -> ModalityModel | None:
     """The learned modality model the pipeline uses, from ``models_dir/modality.npz`` (``make models`` builds it;
-    it is trained there, in a few seconds, if it is missing or stale). Read once per process.
+    it is trained there, in a few seconds, if it is missing or stale). Read once per process and folder.
 
     Returns None, with a warning, where it cannot be had (numpy or scikit-learn not installed): the rules alone
     then decide, and ``produced_by`` says so.
     """
-    try:
-        from pipeline.nlp.learned import load_model
+    return _default_model(Path(models_dir).resolve())
 
-        return load_model(models_dir)
-    except ImportError as e:
-        log.warning("the learned modality model is not available (%s); the rules alone decide modalities", e)
-        return None
+
+_model_lock = threading.Lock()
+
+
+@functools.cache
+def _default_model(models_dir: Path) -> ModalityModel | None:
+    with _model_lock:  # the server's threads: one trains, the others wait for it (and then hit the cache)
+        try:
+            from pipeline.nlp.learned import load_model
+
+            return load_model(models_dir)
+        except ImportError as e:
+            log.warning("the learned modality model is not available (%s); the rules alone decide modalities", e)
+            return None
 
 
 def classify_sentences(

@@ -13,6 +13,7 @@ recorded, after its sha256 is checked against the id.
 from __future__ import annotations
 
 import io
+import logging
 import re
 import threading
 from collections import OrderedDict
@@ -27,6 +28,8 @@ from pipeline.search import SearchFilters, SearchMode, search_many
 from pipeline.settings import Settings
 
 __all__ = ["DOC_ID", "Library", "NotFoundError"]
+
+log = logging.getLogger(__name__)
 
 DOC_ID = re.compile(r"^[0-9a-f]{12}$")
 DOCUMENT_CACHE = 16  # prepared documents kept in memory
@@ -122,10 +125,24 @@ class Library:
         self._documents: _LRU[tuple[int, str], Document] = _LRU(DOCUMENT_CACHE)
         self._diffs: _LRU[tuple[int, str, str], DocumentDiff] = _LRU(DIFF_CACHE)
         self._images: _LRU[tuple[int, int, int], bytes] = _LRU(IMAGE_CACHE)
-        self._ensure_index()
+        index = self._ensure_index()
         _one_faiss_thread()
         if embedder is not None:
             embedder.encode_queries(["query warm-up"])  # load the model now: the first search is a user's
+        # the modality model too (read, or trained if missing): a document page prepares its document with it
+        from pipeline.nlp import default_model, modality_version
+
+        current = modality_version(default_model(settings.models))
+        with self._lock:
+            made_by = [index.store.produced_by_of(d.sha256) or {} for d in index.documents()]
+        stale = [m for m in made_by if m.get("modality") != current]
+        if stale:
+            log.warning(
+                "%d indexed documents were classified by other modality rules or model than this koubo's (%s), so "
+                "search's kind filter and the document pages may disagree; run `koubo index` to bring them up to date",
+                len(stale),
+                current,
+            )
 
     # --- the index ----------------------------------------------------------------------------------
     def _index_stamp(self, index: ClauseIndex) -> tuple[float, int]:
@@ -202,7 +219,8 @@ class Library:
 
     # --- documents ----------------------------------------------------------------------------------
     def document(self, doc_id: str) -> Document:
-        """An indexed document, segmented and with its requirements, as the index was built from it."""
+        """An indexed document, segmented and with its requirements found by this koubo's rules and model (as the
+        index was built, unless the index is older: the server warns of that when it starts)."""
         info = self.document_info(doc_id)
         return self._documents.get((self.generation, doc_id), lambda: self._prepare(info))
 

@@ -1,10 +1,11 @@
 """Write pipeline/nlp/modality_training.jsonl: every labelled sentence with its heading, for the learned model.
 
-Each line is ``{"sentence", "heading", "default", "modality", "set"}``: the sentence and its final label as in
+Each line is ``{"sentence", "heading", "default", "modality", "set", "source"}``: the sentence and its final label as in
 ``tests/data/modality_*.jsonl`` (gold, then fresh, fresh2 …, in that order), the heading found for it the way
 ``bench/modality_eval.py`` finds it (the nearest heading line above the sentence in its source), the default
-subject the pipeline would pass to the rules for it (the model reads the rules' answer), and the name of the
-file it came from. ``pipeline.nlp.learned`` trains on this file.
+subject the pipeline would pass to the rules for it (the model reads the rules' answer), the name of the
+labelled file it came from and the document it was drawn from (for leave-one-document-out evaluation).
+``pipeline.nlp.learned`` trains on this file.
 
 A sample that has not yet been scored once, blind, must not be in it: name the files with ``--only`` (a
 file name in tests/data, repeatable) to leave the newest one out.
@@ -53,6 +54,7 @@ def main() -> None:
                     "default": item.default_subject,
                     "modality": item.gold.value,
                     "set": path.stem,
+                    "source": item.source,
                 }
             )
         print(f"{path.name}: {sum(r['set'] == path.stem for r in rows)} sentences", file=sys.stderr)
