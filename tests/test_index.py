@@ -16,9 +16,10 @@ import pytest
 from conftest import CORPORA, FakeEmbedder
 from pipeline.document import Document, Modality
 from pipeline.errors import IndexMismatchError, ModelUnavailableError
-from pipeline.index import ClauseIndex
+from pipeline.index import ClauseIndex, passage_text
 from pipeline.index.dense import VectorIndex
 from pipeline.index.sparse import BM25, tokenize
+from pipeline.index.store import iter_clause_rows
 from pipeline.ingest import ingest_path, load_manifest
 from pipeline.nlp import find_requirements
 from pipeline.search import SearchFilters, search, search_many
@@ -100,6 +101,48 @@ def test_changed_document_replaces_only_its_clauses(index: ClauseIndex, docs: di
     assert vi is not None and vi.ntotal == sum(len(v) for v in after.values())
     gone = vi.search(np.zeros((1, vi.dim), dtype=np.float32) + 1, 5, allowed=np.array(before[old.id]))[1]
     assert (gone == -1).all()
+
+
+class _CountingEmbedder(FakeEmbedder):
+    """FakeEmbedder that remembers which passages it was asked to embed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.passages: list[str] = []
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        self.passages.extend(texts)
+        return super().encode_passages(texts)
+
+
+def test_reindexing_reuses_the_vectors_of_unchanged_passages(tmp_path: Path, docs: dict[Path, Document]) -> None:
+    """This test ensures that a document indexed again because newer rules classified it (same bytes, same clause
+    tree) is not embedded again, and that an edited version embeds only the clauses whose passage changed, with
+    the vectors the embedder would give them."""
+    emb = _CountingEmbedder()
+    ix = ClauseIndex(tmp_path / "ix", emb)
+    doc = docs[FY2026]
+    assert ix.add(doc) == "added"
+    n = sum(1 for _ in doc.iter_clauses())
+    assert len(emb.passages) == n
+    emb.passages.clear()
+    reclassified = doc.model_copy(update={"produced_by": {**doc.produced_by, "modality": "modality_rules.v0"}})
+    assert ix.add(reclassified) == "replaced"
+    assert emb.passages == []  # nothing embedded again
+    first = doc.clauses[0]
+    edited_first = first.model_copy(update={"text": first.text + "（令和8年度に改訂）"})
+    edited = doc.model_copy(
+        update={
+            "source": doc.source.model_copy(update={"sha256": "e" * 64}),
+            "clauses": [edited_first, *doc.clauses[1:]],
+        }
+    )
+    assert ix.add(edited) == "replaced"
+    assert len(emb.passages) == 1 and emb.passages[0].endswith("（令和8年度に改訂）")
+    _, vectors = ix.store.all_vectors(emb.dim)  # in id order: the edited document's clauses, in tree order
+    fresh = FakeEmbedder().encode_passages([passage_text(ctx, c) for ctx, c in iter_clause_rows(edited)])
+    np.testing.assert_allclose(vectors, fresh, atol=1e-6)  # every stored vector is the passage's own
+    ix.close()
 
 
 def test_index_refuses_another_model(tmp_path: Path, index: ClauseIndex) -> None:

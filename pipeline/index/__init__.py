@@ -36,6 +36,7 @@ from pipeline.index.store import (
     IndexedDocument,
     Store,
     iter_clause_rows,
+    passage_of,
 )
 
 __all__ = ["AddStatus", "ClauseIndex", "ClauseRow", "Embedder", "IndexedDocument", "document_label", "passage_text"]
@@ -105,7 +106,7 @@ def passage_text(context: str, clause: Clause) -> str:
     left out of the vector (measured: it pulls every clause of a call together and costs
     dense recall) and put into the BM25 tokens instead.
     """
-    return f"{context}\n{clause.text}" if context else clause.text
+    return passage_of(context, clause.text)
 
 
 @dataclass(frozen=True)
@@ -268,10 +269,19 @@ class ClauseIndex:
         label_tokens = tokenize(_label_of(doc.source))
         tokens = [tokenize(t) + label_tokens for t in texts]
         vectors = None
-        if self.embedder is not None and texts:
-            vectors = np.asarray(self.embedder.encode_passages(texts), dtype=np.float32)
-        elif self.embedder is not None:
-            vectors = np.empty((0, self.embedder.dim), dtype=np.float32)
+        if self.embedder is not None:
+            # a clause whose passage is unchanged keeps its vector (the index holds one model): a document
+            # classified again by newer rules, or edited in a few places, is not embedded again in full
+            known = self.store.vectors_by_passage(old, self.embedder.dim)
+            vectors = np.empty((len(texts), self.embedder.dim), dtype=np.float32)
+            todo = []
+            for i, t in enumerate(texts):
+                if t in known:
+                    vectors[i] = known[t]
+                else:
+                    todo.append(i)
+            if todo:
+                vectors[todo] = np.asarray(self.embedder.encode_passages([texts[i] for i in todo]), dtype=np.float32)
         old_ids = self.store.clause_ids_of(old)
         new_ids = self.store.replace_document(doc, tokens, vectors, remove=old)
         if vi is not None and vectors is not None:

@@ -101,6 +101,11 @@ def clause_context(ancestors: Sequence[Clause], clause: Clause) -> str:
     return " > ".join(parts)
 
 
+def passage_of(context: str, text: str) -> str:
+    """What a clause is embedded as, from its heading chain and its text (see ``pipeline.index.passage_text``)."""
+    return f"{context}\n{text}" if context else text
+
+
 def _walk(clauses: Sequence[Clause], ancestors: tuple[Clause, ...] = ()) -> Iterator[tuple[tuple[Clause, ...], Clause]]:
     for c in clauses:
         yield ancestors, c
@@ -259,6 +264,21 @@ class Store:
         ids = np.array([r[0] for r in rows], dtype=np.int64)
         vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), dim)
         return ids, vecs
+
+    def vectors_by_passage(self, doc_ids: Sequence[str], dim: int) -> dict[str, np.ndarray]:
+        """The stored vectors of these documents' clauses, by the passage text they were embedded from: what a
+        document indexed again can reuse instead of embedding it again."""
+        if not doc_ids:
+            return {}
+        q = (
+            "SELECT context, text, vector FROM clauses"
+            f" WHERE vector IS NOT NULL AND doc_id IN ({','.join('?' * len(doc_ids))})"
+        )
+        return {
+            passage_of(context, text): np.frombuffer(vector, dtype=np.float32, count=dim)
+            for context, text, vector in self.db.execute(q, list(doc_ids))
+            if len(vector) == 4 * dim
+        }
 
     def n_vectors(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM clauses WHERE vector IS NOT NULL").fetchone()[0])
