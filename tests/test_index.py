@@ -142,6 +142,10 @@ def test_reindexing_reuses_the_vectors_of_unchanged_passages(tmp_path: Path, doc
     _, vectors = ix.store.all_vectors(emb.dim)  # in id order: the edited document's clauses, in tree order
     fresh = FakeEmbedder().encode_passages([passage_text(ctx, c) for ctx, c in iter_clause_rows(edited)])
     np.testing.assert_allclose(vectors, fresh, atol=1e-6)  # every stored vector is the passage's own
+    vi = ix.vectors  # and faiss holds the same: each passage finds its own vector, and only the edited document's
+    assert vi is not None and vi.ntotal == len(fresh)
+    scores, _ = vi.search(fresh, 1)
+    np.testing.assert_allclose(scores[:, 0], 1.0, atol=1e-5)
     ix.close()
 
 

@@ -164,7 +164,7 @@ def test_without_the_model_the_rules_decide_with_a_warning(tmp_path, monkeypatch
     import sys
 
     from pipeline.cli import prepare_document
-    from pipeline.nlp import _default_model
+    from pipeline.nlp import _models
     from pipeline.settings import Settings
 
     monkeypatch.setenv("KOUBO_OUTPUTS", str(tmp_path / "out"))
@@ -174,7 +174,7 @@ def test_without_the_model_the_rules_decide_with_a_warning(tmp_path, monkeypatch
         with caplog.at_level("WARNING", logger="pipeline.nlp"):
             doc = prepare_document(str(FY2026_TXT), Settings())
     finally:
-        _default_model.cache_clear()  # forget the None, for the tests after this one
+        _models.clear()  # forget the None, for the tests after this one
     assert "rules alone decide" in caplog.text
     assert doc.produced_by["modality"] == MODALITY_RULES
     assert sum(r.modality is not Modality.NONE for r in doc.requirements) > 100

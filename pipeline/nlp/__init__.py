@@ -24,7 +24,6 @@ it has never seen it is no better than them.
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 import threading
@@ -102,27 +101,31 @@ def modality_version(model: ModalityModel | None) -> str:
 
 def default_model(models_dir: Path) -> ModalityModel | None:
     """The learned modality model the pipeline uses, from ``models_dir/modality.npz`` (``make models`` builds it;
-    it is trained there, in a few seconds, if it is missing or stale). Read once per process and folder.
+    it is trained there, in a few seconds, if it is missing or stale). Read once per process and folder, also
+    when several threads ask at once.
 
     Returns None, with a warning, where it cannot be had (numpy or scikit-learn not installed): the rules alone
     then decide, and ``produced_by`` says so.
     """
-    return _default_model(Path(models_dir).resolve())
+    key = Path(models_dir).resolve()
+    with _models_lock:  # the server's threads: one loads (or trains), the others wait and take its model
+        if key not in _models:
+            _models[key] = _load_model(key)
+        return _models[key]
 
 
-_model_lock = threading.Lock()
+_models: dict[Path, ModalityModel | None] = {}
+_models_lock = threading.Lock()
 
 
-@functools.cache
-def _default_model(models_dir: Path) -> ModalityModel | None:
-    with _model_lock:  # the server's threads: one trains, the others wait for it (and then hit the cache)
-        try:
-            from pipeline.nlp.learned import load_model
+def _load_model(models_dir: Path) -> ModalityModel | None:
+    try:
+        from pipeline.nlp.learned import load_model
 
-            return load_model(models_dir)
-        except ImportError as e:
-            log.warning("the learned modality model is not available (%s); the rules alone decide modalities", e)
-            return None
+        return load_model(models_dir)
+    except ImportError as e:
+        log.warning("the learned modality model is not available (%s); the rules alone decide modalities", e)
+        return None
 
 
 def classify_sentences(

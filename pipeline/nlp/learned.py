@@ -37,7 +37,9 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import inspect
 import json
 import logging
 import os
@@ -174,8 +176,10 @@ def _fingerprint(examples: Sequence[Example]) -> str:
         _QUOTED.pattern, _ASIDE.pattern, _END.pattern, _LEAD.pattern, TRUSTED_RULES.pattern,
     ]  # fmt: skip
     h.update(json.dumps(settings, ensure_ascii=False).encode())
-    # the rules' own source too: an edit that forgot to bump MODALITY_RULES still changes their answers
-    h.update(Path(_rules_module.__file__).read_bytes())
+    # the rules' own source too: an edit that forgot to bump MODALITY_RULES still changes their answers (any
+    # edit, a comment too, then has every document classified again at the next `koubo index`)
+    with contextlib.suppress(OSError, TypeError):  # no source to read (a .pyc-only install): the version alone
+        h.update(inspect.getsource(_rules_module).encode())
     for e in examples:
         h.update(json.dumps([e.sentence, e.heading, e.default, e.modality.value], ensure_ascii=False).encode())
     return h.hexdigest()[:16]
