@@ -152,6 +152,10 @@ class Store:
         row = self.db.execute("SELECT produced_by FROM documents WHERE sha256 = ?", (sha256,)).fetchone()
         return dict(json.loads(row[0])) if row else None
 
+    def produced_by_all(self) -> list[dict[str, str]]:
+        """Which readers and rules made each indexed document, in one query."""
+        return [dict(json.loads(r[0])) for r in self.db.execute("SELECT produced_by FROM documents")]
+
     def doc_ids_at(self, path: str, sha256: str) -> list[str]:
         """Documents this one replaces: the same source path, or the same content indexed before."""
         rows = self.db.execute("SELECT id FROM documents WHERE path = ? OR sha256 = ?", (path, sha256))

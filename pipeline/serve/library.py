@@ -134,7 +134,7 @@ class Library:
 
         current = modality_version(default_model(settings.models))
         with self._lock:
-            made_by = [index.store.produced_by_of(d.sha256) or {} for d in index.documents()]
+            made_by = index.store.produced_by_all()
         stale = [m for m in made_by if m.get("modality") != current]
         if stale:
             log.warning(
