@@ -8,7 +8,7 @@ relevant when it is in a listed document at a listed path or below it.
 The index is built over ``corpora/`` into a temporary folder (or ``--index``),
 with the e5 model from ``models/`` (built by ``make models``).
 
-Run:  .venv/bin/python bench/search_quality.py [--queries FILE] [--show-misses] [--modes sparse,dense,hybrid]
+Run:  .venv/bin/python bench/search_quality.py [--queries FILE ...] [--show-misses] [--modes sparse,dense,hybrid]
 """
 
 from __future__ import annotations
@@ -77,31 +77,47 @@ def build(index_dir: Path, with_model: bool, query_precision: str = "auto") -> C
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    ap.add_argument("--queries", type=Path, default=QUERIES)
+    ap.add_argument("--queries", type=Path, action="append",
+                    help=f"a query set (repeatable: each is scored, then all pooled) [default: {QUERIES.name}]")
     ap.add_argument("--modes", default="sparse,dense,hybrid")
     ap.add_argument("--index", type=Path, help="use this existing index folder instead of building one")
     ap.add_argument("--query-precision", choices=("auto", "fp32", "bf16"), default="auto",
-                    help="encode questions in fp32, or bf16 (auto: bf16 where the CPU has it natively)")  # fmt: skip
+                    help="encode questions in fp32, or bf16 (auto: bf16 where the CPU has it natively)")
     ap.add_argument("--show-misses", action="store_true", help="list queries with no relevant hit in the top 5")
-    args = ap.parse_args(argv)
+    args = ap.parse_args(argv)  # fmt: skip
     modes: list[SearchMode] = [m for m in args.modes.split(",") if m in ("sparse", "dense", "hybrid")]  # type: ignore[misc]
-    queries = [json.loads(line) for line in args.queries.read_text(encoding="utf-8").splitlines() if line.strip()]
+    sets = {
+        f.stem: [json.loads(line) for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
+        for f in args.queries or [QUERIES]
+    }
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         index = build(args.index or Path(tmp), with_model=any(m != "sparse" for m in modes),
                       query_precision=args.query_precision)  # fmt: skip
         print(f"index: {sum(d.n_clauses for d in index.documents())} clauses from {len(index.documents())} "
-              f"documents in {time.perf_counter() - t0:.1f} s; {len(queries)} queries")
-        print(f"{'mode':<8}{'recall@1':>10}{'recall@5':>10}{'MRR':>8}{'ms/query':>10}")
-        for mode in modes:
-            scores, misses = evaluate(index, queries, mode)
-            print(f"{mode:<8}{scores['recall@1']:>10.3f}{scores['recall@5']:>10.3f}{scores['mrr']:>8.3f}"
-                  f"{scores['ms_per_query']:>10.1f}")
-            if args.show_misses:
-                for q, hits in misses:
-                    got = ", ".join(h.clause_path for h in hits[:5])
-                    want = ", ".join(f"{w['doc'][:14]}:{w['path']}" for w in q["relevant"])
-                    print(f"   miss {q['id']} {q['query']}  want {want}  got {got}")
+              f"documents in {time.perf_counter() - t0:.1f} s")
+        pooled: dict[str, list[float]] = {m: [0.0, 0.0, 0.0] for m in modes}
+        for name, queries in sets.items():
+            print(f"\n{name}: {len(queries)} queries")
+            print(f"{'mode':<8}{'recall@1':>10}{'recall@5':>10}{'MRR':>8}{'ms/query':>10}")
+            for mode in modes:
+                scores, misses = evaluate(index, queries, mode)
+                print(f"{mode:<8}{scores['recall@1']:>10.3f}{scores['recall@5']:>10.3f}{scores['mrr']:>8.3f}"
+                      f"{scores['ms_per_query']:>10.1f}")  # fmt: skip
+                for j, key in enumerate(("recall@1", "recall@5", "mrr")):
+                    pooled[mode][j] += scores[key] * len(queries)
+                if args.show_misses:
+                    for q, hits in misses:
+                        got = ", ".join(h.clause_path for h in hits[:5])
+                        want = ", ".join(f"{w['doc'][:14]}:{w['path']}" for w in q["relevant"])
+                        print(f"   miss {q['id']} {q['query']}  want {want}  got {got}")
+        if len(sets) > 1:
+            n = sum(len(q) for q in sets.values())
+            print(f"\nall {len(sets)} sets pooled: {n} queries")
+            print(f"{'mode':<8}{'recall@1':>10}{'recall@5':>10}{'MRR':>8}")
+            for mode in modes:
+                r1, r5, mrr = (v / n for v in pooled[mode])
+                print(f"{mode:<8}{r1:>10.3f}{r5:>10.3f}{mrr:>8.3f}")
         index.close()
     return 0
 

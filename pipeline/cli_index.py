@@ -29,7 +29,7 @@ from pipeline.cli import (
 )
 from pipeline.document import Hit, Modality
 from pipeline.errors import PipelineError
-from pipeline.index import ClauseIndex, Embedder
+from pipeline.index import ClauseIndex, Embedder, indexed_by_current
 from pipeline.index.dense import IndexKind
 from pipeline.ingest import sha256_file
 from pipeline.search import SearchFilters, SearchMode, hit_record, search_many
@@ -93,7 +93,7 @@ def index(
             status: str
             try:
                 known = ix.store.produced_by_of(sha256_file(f)) if f.is_file() else None
-                if known is not None and prepared_by_current(known, settings):
+                if known is not None and prepared_by_current(known, settings) and indexed_by_current(known):
                     status = "unchanged"  # known by its bytes: no need to read, segment or classify it again
                 else:
                     status = ix.add(prepare_document(str(f), settings))

@@ -33,6 +33,9 @@ __all__ = ["CANDIDATES", "RRF_K", "SearchFilters", "SearchMode", "hit_record", "
 SearchMode = Literal["hybrid", "dense", "sparse"]
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al. 2009)
 CANDIDATES = 100  # how deep each list is read before fusing
+# How many vectors the dense search reads per clause it needs: a long clause's sentences have vectors of their
+# own, and several of one clause can come before the next clause.
+SENTENCE_DEPTH = 3
 # Weight of each list in the fusion (1, 1 is plain RRF).
 DENSE_WEIGHT = 1.0
 SPARSE_WEIGHT = 1.0
@@ -126,13 +129,17 @@ def search_many(
             f"{mode} search needs the embedding model; build it with `make models`, or use --mode sparse"
         )
     filters = filters or SearchFilters()
-    allowed = None if filters.is_empty() else index.store.filter_ids(
-        docs=filters.docs,
-        programmes=filters.programmes,
-        fiscal_years=filters.fiscal_years,
-        secretariats=filters.secretariats,
-        kinds=[m.value for m in filters.kinds],
-        path_prefix=filters.path_prefix,
+    allowed = (
+        None
+        if filters.is_empty()
+        else index.store.filter_ids(
+            docs=filters.docs,
+            programmes=filters.programmes,
+            fiscal_years=filters.fiscal_years,
+            secretariats=filters.secretariats,
+            kinds=[m.value for m in filters.kinds],
+            path_prefix=filters.path_prefix,
+        )
     )
     if allowed is not None and allowed.size == 0:
         return [[] for _ in queries]
@@ -143,24 +150,35 @@ def search_many(
         vi = index.vectors
         if vi is not None and vi.ntotal:
             qv = np.asarray(index.embedder.encode_queries(list(queries)), dtype=np.float32)
-            scores, ids = vi.search(qv, depth, allowed=allowed)
+            wanted = None if allowed is None else index.vectors_of_clauses(allowed)
+            scores, ids = vi.search(qv, SENTENCE_DEPTH * depth, allowed=wanted)
             dense_lists = [
-                [(int(i), float(s)) for i, s in zip(row_ids, row_scores, strict=True) if i >= 0]
+                _by_clause(index.clauses_of_vectors(row_ids), row_scores, depth)
                 for row_ids, row_scores in zip(ids, scores, strict=True)
             ]
     query_tokens = [_expand(tokenize(q)) for q in queries]
     if mode in ("sparse", "hybrid"):
         row_ids = index.bm25_ids
         mask = None if allowed is None else np.isin(row_ids, allowed)
-        sparse_lists = [
-            [(int(row_ids[r]), s) for r, s in index.bm25.top(toks, depth, mask)] for toks in query_tokens
-        ]
+        sparse_lists = [[(int(row_ids[r]), s) for r, s in index.bm25.top(toks, depth, mask)] for toks in query_tokens]
     named = _named_calls(index, query_tokens) if mode == "hybrid" else [set() for _ in queries]
     ranked = [
         _fuse(d, s, mode, index.clause_docs if calls else {}, calls)[:k]
         for d, s, calls in zip(dense_lists, sparse_lists, named, strict=True)
     ]
     return _hits(index, ranked, dense_lists, sparse_lists, [_words(q) for q in queries])
+
+
+def _by_clause(clause_ids: np.ndarray, scores: np.ndarray, depth: int) -> list[tuple[int, float]]:
+    """A dense ranking of clauses from a ranking of vectors (a clause's own and its sentences'): each clause
+    scores its best vector, and keeps the place of its first."""
+    out: dict[int, float] = {}
+    for cid, score in zip(clause_ids.tolist(), scores.tolist(), strict=True):
+        if cid >= 0 and cid not in out:
+            out[cid] = float(score)
+            if len(out) == depth:
+                break
+    return list(out.items())
 
 
 def _words(query: str) -> set[str]:

@@ -383,6 +383,26 @@ def test_questions_in_bf16_agree_with_fp32(built_model: Path) -> None:
 
 
 @pytest.mark.slow
+def test_passages_in_bf16_agree_with_fp32(built_model: Path) -> None:
+    """This test ensures that passages encoded in bfloat16 (the default where questions are) give the fp32 vectors
+    to a cosine ≥ 0.9999, for corpus sentences and for the longest paragraphs (several overlapping windows)."""
+    from pipeline.embed.embedder import BF16_MIN_COSINE, load_embedder
+
+    sentences = corpus_sentences(CORPORA, 60)
+    paragraphs = [p for f in sorted(CORPORA.rglob("*.txt")) for p in f.read_text("utf-8").split("\n\n")]
+    long = sorted(paragraphs, key=len)[-3:]
+    assert len(sentences) == 60 and min(map(len, long)) > 1500  # well over 512 tokens: several windows
+    fp32 = load_embedder(built_model.parent, passage_precision="fp32")
+    bf16 = load_embedder(built_model.parent, passage_precision="bf16")
+    a, b = fp32.encode_passages(sentences + long), bf16.encode_passages(sentences + long)
+    cos = (a * b).sum(axis=1)
+    assert float(cos.min()) >= BF16_MIN_COSINE, float(cos.min())
+    assert not np.allclose(a, b, atol=0, rtol=0), "bf16 must really be on"
+    auto = load_embedder(built_model.parent)
+    assert auto.passage_precision == auto.query_precision
+
+
+@pytest.mark.slow
 def test_the_bf16_question_model_computes_what_autocast_does_and_shares_the_rest(built_model: Path) -> None:
     """This test ensures that the bf16 copy of the model (linear weights cast once) gives the vectors bf16
     autocast gives, that every linear layer of the copy holds bf16 weights, and that all other tensors are the

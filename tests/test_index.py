@@ -7,6 +7,8 @@ seconds; the real e5 model is tested in ``test_embed.py`` and measured in
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,10 +18,10 @@ import pytest
 from conftest import CORPORA, FakeEmbedder
 from pipeline.document import Document, Modality
 from pipeline.errors import IndexMismatchError, ModelUnavailableError
-from pipeline.index import ClauseIndex, passage_text
+from pipeline.index import ClauseIndex, indexed_by_current, passage_text
 from pipeline.index.dense import VectorIndex
 from pipeline.index.sparse import BM25, tokenize
-from pipeline.index.store import iter_clause_rows
+from pipeline.index.store import SENTENCE_ID_BASE, STORE_SCHEMA_VERSION, iter_clause_rows, sentence_passages
 from pipeline.ingest import ingest_path, load_manifest
 from pipeline.nlp import find_requirements
 from pipeline.search import SearchFilters, search, search_many
@@ -73,6 +75,54 @@ def test_index_holds_every_clause_and_requirement(index: ClauseIndex, docs: dict
     assert index.vectors is not None and index.vectors.ntotal == index.store.n_vectors() > 1500
 
 
+def test_long_clauses_have_a_vector_for_each_sentence(index: ClauseIndex, docs: dict[Path, Document]) -> None:
+    """This test ensures that every sentence of a clause of two or more sentences is stored with a vector of its
+    own (its heading chain and the sentence, as a passage), that a clause of one sentence has none, and that faiss
+    holds the clause vectors and the sentence vectors together, each sentence id leading to its clause."""
+    doc = docs[FY2026]
+    per_clause: dict[str, int] = {}
+    for r in doc.requirements:
+        per_clause[r.clause_path] = per_clause.get(r.clause_path, 0) + 1
+    rows = index.store.db.execute(
+        "SELECT c.id, c.path, c.context, r.sentence, r.vector IS NOT NULL FROM requirements r"
+        " JOIN clauses c ON c.id = r.clause_id WHERE c.doc_id = ?",
+        (doc.id,),
+    ).fetchall()
+    assert rows and all(has == (per_clause[path] >= 2) for _, path, _, _, has in rows)
+    n_sentences = sum(has for *_, has in rows)
+    assert n_sentences > sum(1 for _ in doc.iter_clauses())  # most of what the call says is in long clauses
+    # the stored vector is the embedder's for 「heading chain + sentence」
+    cid, _, context, sentence, _ = next(r for r in rows if r[4] and "常駐" in r[3])
+    (vec,) = index.store.db.execute(
+        "SELECT vector FROM requirements WHERE clause_id = ? AND sentence = ?", (cid, sentence)
+    ).fetchone()
+    want = FakeEmbedder().encode_passages([f"{context}\n{sentence}"])[0]
+    np.testing.assert_allclose(np.frombuffer(vec, dtype=np.float32), want, atol=1e-6)
+    owner_ids, owners = index.sentence_owners
+    assert len(owner_ids) == index.store.n_vectors() - sum(d.n_clauses for d in index.documents())
+    assert index.clauses_of_vectors(owner_ids).tolist() == owners.tolist()
+    assert set(owners.tolist()) <= {c for ids in _ids(index).values() for c in ids}
+    assert index.clauses_of_vectors(np.array([cid, -1])).tolist() == [cid, -1]
+
+
+def test_dense_search_finds_a_long_clause_by_one_of_its_sentences(index: ClauseIndex) -> None:
+    """This test ensures that dense search ranks a clause by its best vector, its own or one of its sentences':
+    a question worded as one sentence of a long clause finds that clause first, once, with the sentence's
+    cosine as its score."""
+    cid, context, sentence = index.store.db.execute(
+        "SELECT c.id, c.context, r.sentence FROM requirements r JOIN clauses c ON c.id = r.clause_id"
+        " WHERE r.vector IS NOT NULL AND length(c.text) > 4 * length(r.sentence) AND length(r.sentence) > 30"
+        " ORDER BY r.id LIMIT 1"
+    ).fetchone()
+    hits = search(index, f"{context}\n{sentence}", k=10, mode="dense")
+    assert hits[0].clause_id == cid and hits[0].score == pytest.approx(1.0, abs=1e-5)
+    assert [h.clause_id for h in hits].count(cid) == 1  # its other sentences do not repeat it
+    # the clause's own vector alone would not have put it first: the sentence did
+    (own,) = index.store.db.execute("SELECT vector FROM clauses WHERE id = ?", (cid,)).fetchone()
+    q = FakeEmbedder().encode_queries([f"{context}\n{sentence}"])[0]
+    assert float(np.frombuffer(own, dtype=np.float32) @ q) < 0.99
+
+
 def test_reindex_skips_unchanged_documents(tmp_path: Path, index: ClauseIndex, docs: dict[Path, Document]) -> None:
     """This test ensures that re-indexing the same documents changes nothing: same status, same clause ids."""
     before = _ids(index)
@@ -98,9 +148,12 @@ def test_changed_document_replaces_only_its_clauses(index: ClauseIndex, docs: di
             assert after[doc_id] == ids  # other documents' ids are stable
     assert not set(before[old.id]) & set(after[new.id])  # ids are never reused
     vi = index.vectors
-    assert vi is not None and vi.ntotal == sum(len(v) for v in after.values())
+    assert vi is not None and vi.ntotal == index.store.n_vectors()
     gone = vi.search(np.zeros((1, vi.dim), dtype=np.float32) + 1, 5, allowed=np.array(before[old.id]))[1]
     assert (gone == -1).all()
+    # every vector faiss holds, clause or sentence, leads to a clause that is still indexed
+    _, every = vi.search(np.zeros((1, vi.dim), dtype=np.float32) + 1, vi.ntotal)
+    assert set(index.clauses_of_vectors(every[0]).tolist()) == {c for ids in after.values() for c in ids}
 
 
 class _CountingEmbedder(FakeEmbedder):
@@ -115,6 +168,42 @@ class _CountingEmbedder(FakeEmbedder):
         return super().encode_passages(texts)
 
 
+def test_an_index_from_before_sentence_vectors_still_searches_and_is_brought_up_to_date(
+    tmp_path: Path, docs: dict[Path, Document]
+) -> None:
+    """This test ensures that an index written before sentence vectors (schema 1.0: no requirements.vector, no
+    "vectors" in the documents' records) is searched read-only as it is, and that indexing its documents again
+    adds the sentence vectors while reusing every clause vector."""
+    emb = _CountingEmbedder()
+    doc = docs[YOROZU]
+    with ClauseIndex(tmp_path / "ix", emb) as ix:
+        ix.add(doc)
+    db = sqlite3.connect(tmp_path / "ix" / "index.sqlite")  # make it what koubo 1.0 wrote
+    with db:
+        db.execute("ALTER TABLE requirements DROP COLUMN vector")
+        db.execute("UPDATE meta SET value = '1.0' WHERE key = 'schema_version'")
+        db.execute("UPDATE documents SET produced_by = ?", (json.dumps(doc.produced_by),))
+    db.close()
+    (tmp_path / "ix" / "index.faiss").unlink()
+    old = ClauseIndex(tmp_path / "ix", emb, read_only=True)
+    assert not old.store.has_sentence_vectors and old.store.n_vectors() == doc_clauses(doc)
+    assert search(old, "相談員の謝金", k=3, mode="dense")  # dense search works on the clause vectors alone
+    assert not indexed_by_current(old.store.produced_by_all()[0])  # so `koubo index` takes it again
+    old.close()
+    emb.passages.clear()
+    with ClauseIndex(tmp_path / "ix", emb) as ix:
+        assert ix.store.has_sentence_vectors  # the column is added on opening for writing
+        assert ix.store.meta()["schema_version"] == STORE_SCHEMA_VERSION
+        assert ix.add(doc) == "replaced"
+        assert len(emb.passages) == len(set(sentence_passages(doc).values()))  # the sentences only
+        assert ix.vectors is not None and ix.vectors.ntotal == doc_clauses(doc) + len(sentence_passages(doc))
+        assert indexed_by_current(ix.store.produced_by_all()[0])
+
+
+def doc_clauses(doc: Document) -> int:
+    return sum(1 for _ in doc.iter_clauses())
+
+
 def test_reindexing_reuses_the_vectors_of_unchanged_passages(tmp_path: Path, docs: dict[Path, Document]) -> None:
     """This test ensures that a document indexed again because newer rules classified it (same bytes, same clause
     tree) is not embedded again, and that an edited version embeds only the clauses whose passage changed, with
@@ -123,8 +212,8 @@ def test_reindexing_reuses_the_vectors_of_unchanged_passages(tmp_path: Path, doc
     ix = ClauseIndex(tmp_path / "ix", emb)
     doc = docs[FY2026]
     assert ix.add(doc) == "added"
-    n = sum(1 for _ in doc.iter_clauses())
-    assert len(emb.passages) == n
+    n = sum(1 for _ in doc.iter_clauses()) + len(sentence_passages(doc))
+    assert len(emb.passages) == len(set(emb.passages)) <= n  # a passage text repeated in a call is embedded once
     emb.passages.clear()
     reclassified = doc.model_copy(update={"produced_by": {**doc.produced_by, "modality": "modality_rules.v0"}})
     assert ix.add(reclassified) == "replaced"
@@ -139,9 +228,11 @@ def test_reindexing_reuses_the_vectors_of_unchanged_passages(tmp_path: Path, doc
     )
     assert ix.add(edited) == "replaced"
     assert len(emb.passages) == 1 and emb.passages[0].endswith("（令和8年度に改訂）")
-    _, vectors = ix.store.all_vectors(emb.dim)  # in id order: the edited document's clauses, in tree order
-    fresh = FakeEmbedder().encode_passages([passage_text(ctx, c) for ctx, c in iter_clause_rows(edited)])
+    ids, vectors = ix.store.all_vectors(emb.dim)  # the edited document's clauses in tree order, then sentences
+    passages = [passage_text(ctx, c) for ctx, c in iter_clause_rows(edited)] + list(sentence_passages(edited).values())
+    fresh = FakeEmbedder().encode_passages(passages)
     np.testing.assert_allclose(vectors, fresh, atol=1e-6)  # every stored vector is the passage's own
+    assert (ids >= SENTENCE_ID_BASE).sum() == len(sentence_passages(edited))
     vi = ix.vectors  # and faiss holds the same: each passage finds its own vector, and only the edited document's
     assert vi is not None and vi.ntotal == len(fresh)
     scores, _ = vi.search(fresh, 1)
@@ -259,7 +350,10 @@ def test_ivf_recall_against_exact() -> None:
     assert ivf.remove(ids[:10]) == 10 and ivf.ntotal == 19_990
 
 
-QUERY_SETS = ["search_queries.jsonl", "search_queries_heldout.jsonl", "search_queries_heldout2.jsonl"]
+QUERY_SETS = [
+    "search_queries.jsonl", "search_queries_heldout.jsonl", "search_queries_heldout2.jsonl",
+    "search_queries_heldout3.jsonl", "search_queries_heldout4.jsonl",
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("queries", QUERY_SETS)

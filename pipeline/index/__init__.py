@@ -30,6 +30,7 @@ from pipeline.errors import IndexMismatchError
 from pipeline.index.dense import IndexKind, VectorIndex
 from pipeline.index.sparse import BM25, TOKENIZER, tokenize
 from pipeline.index.store import (
+    SENTENCE_ID_BASE,
     STORE_SCHEMA,
     STORE_SCHEMA_VERSION,
     ClauseRow,
@@ -37,9 +38,13 @@ from pipeline.index.store import (
     Store,
     iter_clause_rows,
     passage_of,
+    sentence_passages,
 )
 
-__all__ = ["AddStatus", "ClauseIndex", "ClauseRow", "Embedder", "IndexedDocument", "document_label", "passage_text"]
+__all__ = [
+    "AddStatus", "ClauseIndex", "ClauseRow", "Embedder", "IndexedDocument", "document_label", "indexed_by_current",
+    "passage_text",
+]  # fmt: skip
 
 AddStatus = Literal["added", "replaced", "unchanged"]
 
@@ -57,6 +62,10 @@ class Embedder(Protocol):
 
 
 PASSAGE = "passage.v4"  # what passage_text() builds and what is tokenised; a change needs a rebuilt index
+# What is embedded besides each clause, recorded in each indexed document's produced_by under "vectors": a
+# document indexed with other vectors is indexed again (and keeps the vectors that did not change).
+VECTORS_KEY = "vectors"
+VECTORS = "clauses+sentences.v1"
 # Short names people use for issuers and secretariats (「経産省の公募」「三菱総研の事業者公募」).
 ALIASES = {
     "経済産業省": "経産省",
@@ -96,6 +105,12 @@ def _label_of_row(d: IndexedDocument) -> str:
 
 def _label_of(source: SourceFile) -> str:
     return document_label(source.title, source.fiscal_year, source.secretariat, source.issuer, source.programme)
+
+
+def indexed_by_current(produced_by: dict[str, str]) -> bool:
+    """Whether an indexed document's record says it was embedded as this koubo embeds (clauses and sentences);
+    how it was read and classified is the caller's to check (``pipeline.cli.prepared_by_current``)."""
+    return produced_by.get(VECTORS_KEY) == VECTORS
 
 
 def passage_text(context: str, clause: Clause) -> str:
@@ -237,6 +252,28 @@ class ClauseIndex:
         docs = self.documents()
         return docs, BM25([tokenize(_label_of_row(d)) for d in docs])
 
+    @cached_property
+    def sentence_owners(self) -> tuple[np.ndarray, np.ndarray]:
+        """(faiss ids of the sentence vectors, sorted; the clause each belongs to)."""
+        return self.store.sentence_owners()
+
+    def clauses_of_vectors(self, ids: np.ndarray) -> np.ndarray:
+        """The clause of each faiss id: a clause id stays itself, a sentence's id becomes its clause's id (and
+        -1, faiss's "no hit", stays -1)."""
+        owner_ids, owners = self.sentence_owners
+        out = np.array(ids, dtype=np.int64)
+        sentence = out >= SENTENCE_ID_BASE
+        if sentence.any():
+            pos = np.clip(np.searchsorted(owner_ids, out[sentence]), 0, len(owner_ids) - 1)
+            known = owner_ids[pos] == out[sentence]  # always, while faiss and SQLite agree (see ``vectors``)
+            out[sentence] = np.where(known, owners[pos], -1)
+        return out
+
+    def vectors_of_clauses(self, clause_ids: np.ndarray) -> np.ndarray:
+        """The faiss ids that stand for these clauses: the clauses' own and their sentences'."""
+        owner_ids, owners = self.sentence_owners
+        return np.concatenate([clause_ids, owner_ids[np.isin(owners, clause_ids)]])
+
     @property
     def bm25(self) -> BM25:
         return self._bm25[1]
@@ -254,13 +291,18 @@ class ClauseIndex:
     # --- writing ----------------------------------------------------------------------------
     def add(self, doc: Document, *, force: bool = False) -> AddStatus:
         """Index a segmented document; skip it if indexed already (same sha256, made by the same readers and
-        rules), replace an older version of its path or one made by older rules.
+        rules, with the same kinds of vectors), replace an older version of its path or one made by older rules.
+
+        Every clause is embedded as a passage, and so is each sentence of a clause of several sentences
+        (:func:`~pipeline.index.store.sentence_passages`). A passage whose text was embedded for the document
+        before keeps its vector.
 
         Returns:
             ``"unchanged"``, ``"added"`` or ``"replaced"``.
         """
         sha = doc.source.sha256
-        if self.store.produced_by_of(sha) == doc.produced_by and not force:
+        record = {**doc.produced_by, VECTORS_KEY: VECTORS}
+        if self.store.produced_by_of(sha) == record and not force:
             return "unchanged"
         vi = self.vectors  # loaded (or rebuilt) before the store changes, so it matches the old state
         old = self.store.doc_ids_at(doc.source.path, sha)
@@ -269,31 +311,48 @@ class ClauseIndex:
         label_tokens = tokenize(_label_of(doc.source))
         tokens = [tokenize(t) + label_tokens for t in texts]
         vectors = None
+        sentence_vectors: dict[int, np.ndarray] | None = None
         if self.embedder is not None:
-            # a clause whose passage is unchanged keeps its vector (the index holds one model): a document
-            # classified again by newer rules, or edited in a few places, is not embedded again in full
-            known = self.store.vectors_by_passage(old, self.embedder.dim)
-            vectors = np.empty((len(texts), self.embedder.dim), dtype=np.float32)
-            todo = []
-            for i, t in enumerate(texts):
-                if t in known:
-                    vectors[i] = known[t]
-                else:
-                    todo.append(i)
-            if todo:
-                vectors[todo] = np.asarray(self.embedder.encode_passages([texts[i] for i in todo]), dtype=np.float32)
-        old_ids = self.store.clause_ids_of(old)
-        new_ids = self.store.replace_document(doc, tokens, vectors, remove=old)
-        if vi is not None and vectors is not None:
+            sentences = sentence_passages(doc)
+            embedded = self._embed([*texts, *sentences.values()], self.store.vectors_by_passage(old, self.embedder.dim))
+            vectors = embedded[: len(texts)]
+            sentence_vectors = dict(zip(sentences, embedded[len(texts) :], strict=True))
+        old_ids = self.store.vector_ids_of(old)
+        new_ids, sentence_ids = self.store.replace_document(
+            doc.model_copy(update={"produced_by": record}),
+            tokens,
+            vectors,
+            sentence_vectors=sentence_vectors,
+            remove=old,
+        )
+        if vi is not None and vectors is not None and sentence_vectors is not None:
             vi.remove(old_ids)
-            vi.add(new_ids, vectors)
+            ids = np.concatenate([new_ids, np.fromiter(sentence_ids.values(), dtype=np.int64, count=len(sentence_ids))])
+            vi.add(ids, np.vstack([vectors, *(sentence_vectors[i] for i in sentence_ids)]))
             self._dirty = True
         self._forget()
         return "replaced" if old else "added"
 
+    def _embed(self, passages: list[str], known: dict[str, np.ndarray]) -> np.ndarray:
+        """Vectors of ``passages``: the ``known`` vector of a passage embedded before (the index holds one model,
+        so the same text has the same vector), the embedder's for the others, each text embedded once."""
+        assert self.embedder is not None
+        out = np.empty((len(passages), self.embedder.dim), dtype=np.float32)
+        todo: dict[str, list[int]] = {}
+        for i, t in enumerate(passages):
+            if t in known:
+                out[i] = known[t]
+            else:
+                todo.setdefault(t, []).append(i)
+        if todo:
+            fresh = np.asarray(self.embedder.encode_passages(list(todo)), dtype=np.float32)
+            for v, idx in zip(fresh, todo.values(), strict=True):
+                out[idx] = v
+        return out
+
     def remove(self, doc_id: str) -> bool:
         """Remove a document and its clauses; False if it was not indexed."""
-        ids = self.store.clause_ids_of([doc_id])
+        ids = self.store.vector_ids_of([doc_id])
         if self.store.document(doc_id) is None:
             return False
         vi = self.vectors
@@ -307,7 +366,7 @@ class ClauseIndex:
 
     def _forget(self) -> None:
         """Drop what is derived from the store (BM25, call labels, documents): the next search rebuilds it."""
-        for derived in ("_bm25", "call_labels", "_documents"):
+        for derived in ("_bm25", "call_labels", "_documents", "sentence_owners"):
             self.__dict__.pop(derived, None)
 
     def save(self) -> None:

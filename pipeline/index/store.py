@@ -1,4 +1,4 @@
-"""The index's record: documents, clauses, requirements, values and clause vectors in SQLite.
+"""The index's record: documents, clauses, requirements, values and the vectors of clauses and sentences in SQLite.
 
 Consumes segmented :class:`~pipeline.document.Document` objects (clauses, and
 requirements if :func:`pipeline.nlp.find_requirements` ran); produces rows that
@@ -9,7 +9,9 @@ Heavy dependencies: none (``sqlite3``, NumPy).
 
 A clause's id is its SQLite row id (``INTEGER PRIMARY KEY AUTOINCREMENT``): stable
 for as long as its document is indexed, never reused after it is removed, and
-the id faiss returns.
+the id faiss returns. A sentence of a clause of several sentences has a vector of its own too, kept with
+its requirement row; faiss knows it by the requirement id plus :data:`SENTENCE_ID_BASE`, so one faiss index
+holds both kinds and search can tell them apart.
 """
 
 from __future__ import annotations
@@ -24,10 +26,12 @@ import numpy as np
 
 from pipeline.document import Clause, Document
 
-__all__ = ["ClauseRow", "IndexedDocument", "Store", "clause_context"]
+__all__ = ["SENTENCE_ID_BASE", "ClauseRow", "IndexedDocument", "Store", "clause_context", "sentence_passages"]
 
 STORE_SCHEMA = "koubo.ClauseIndex"
-STORE_SCHEMA_VERSION = "1.0"
+STORE_SCHEMA_VERSION = "1.1"  # 1.1: requirements.vector (sentence vectors); a 1.0 index gains the column
+# faiss ids of sentence vectors: requirement id + this (clause ids stay far below it)
+SENTENCE_ID_BASE = 1 << 40
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -55,7 +59,8 @@ CREATE INDEX IF NOT EXISTS clauses_doc ON clauses(doc_id);
 CREATE TABLE IF NOT EXISTS requirements (
     id INTEGER PRIMARY KEY,
     clause_id INTEGER NOT NULL REFERENCES clauses(id) ON DELETE CASCADE,
-    sentence TEXT NOT NULL, modality TEXT NOT NULL, subject TEXT
+    sentence TEXT NOT NULL, modality TEXT NOT NULL, subject TEXT,
+    vector BLOB                     -- float32, L2-normalised: the sentence's own passage (see sentence_passages)
 );
 CREATE INDEX IF NOT EXISTS requirements_clause ON requirements(clause_id);
 CREATE TABLE IF NOT EXISTS req_values (
@@ -106,6 +111,26 @@ def passage_of(context: str, text: str) -> str:
     return f"{context}\n{text}" if context else text
 
 
+def sentence_passages(doc: Document) -> dict[int, str]:
+    """The sentences embedded on their own, as passages: each sentence of a clause that has two or more (the
+    index of its requirement in ``doc.requirements`` → its heading chain and the sentence).
+
+    A clause's vector averages all it says, so a question about one sentence of a long clause can miss it;
+    the sentence's own vector finds it (measured in ``bench/search_quality.py``). A clause of one sentence is
+    its own sentence vector already.
+    """
+    contexts = {c.path: clause_context(ancestors, c) for ancestors, c in _walk(doc.clauses)}
+    by_clause: dict[str, list[int]] = {}
+    for i, r in enumerate(doc.requirements):
+        by_clause.setdefault(r.clause_path, []).append(i)
+    return {
+        i: passage_of(contexts.get(path, ""), doc.requirements[i].sentence)
+        for path, idx in by_clause.items()
+        if len(idx) >= 2
+        for i in idx
+    }
+
+
 def _walk(clauses: Sequence[Clause], ancestors: tuple[Clause, ...] = ()) -> Iterator[tuple[tuple[Clause, ...], Clause]]:
     for c in clauses:
         yield ancestors, c
@@ -120,12 +145,21 @@ class Store:
         self.read_only = read_only
         if read_only:  # the server: SQLite itself refuses any write
             self.db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+            self.has_sentence_vectors = self._has_sentence_vectors()  # False in an index older than schema 1.1
             return
         path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(path, check_same_thread=False)
         self.db.execute("PRAGMA foreign_keys = ON")
         self.db.execute("PRAGMA journal_mode = WAL")
         self.db.executescript(_DDL)
+        if not self._has_sentence_vectors():  # an index written by koubo before sentence vectors (schema 1.0)
+            with self.db:
+                self.db.execute("ALTER TABLE requirements ADD COLUMN vector BLOB")
+                self.db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (STORE_SCHEMA_VERSION,))
+        self.has_sentence_vectors = True
+
+    def _has_sentence_vectors(self) -> bool:
+        return any(r[1] == "vector" for r in self.db.execute("PRAGMA table_info(requirements)"))
 
     def close(self) -> None:
         self.db.close()
@@ -169,12 +203,20 @@ class Store:
         return np.array([r[0] for r in self.db.execute(q, ids)], dtype=np.int64)
 
     def replace_document(
-        self, doc: Document, tokens: Sequence[list[str]], vectors: np.ndarray | None, *, remove: Sequence[str] = ()
-    ) -> np.ndarray:
+        self,
+        doc: Document,
+        tokens: Sequence[list[str]],
+        vectors: np.ndarray | None,
+        *,
+        sentence_vectors: dict[int, np.ndarray] | None = None,
+        remove: Sequence[str] = (),
+    ) -> tuple[np.ndarray, dict[int, int]]:
         """Delete the documents in ``remove`` and write ``doc`` with its clauses, in one transaction.
 
-        ``tokens`` and ``vectors`` are per clause, in :meth:`iter_clause_rows` order.
-        Returns the new clause ids, in the same order.
+        ``tokens`` and ``vectors`` are per clause, in :meth:`iter_clause_rows` order; ``sentence_vectors`` maps
+        the index of a requirement in ``doc.requirements`` to its sentence's vector (see :func:`sentence_passages`).
+        Returns the new clause ids, in the same order, and the faiss id of each sentence vector written
+        (requirement index → requirement id + :data:`SENTENCE_ID_BASE`).
         """
         src = doc.source
         walked = list(_walk(doc.clauses))
@@ -184,6 +226,7 @@ class Store:
         for i, r in enumerate(doc.requirements):
             reqs_by_path.setdefault(r.clause_path, []).append(i)
         new_ids: list[int] = []
+        sentence_ids: dict[int, int] = {}
         with self.db:
             for old in remove:
                 self.db.execute("DELETE FROM documents WHERE id = ?", (old,))
@@ -236,10 +279,17 @@ class Store:
                 new_ids.append(clause_id)
                 for i in req_idx:
                     r = doc.requirements[i]
+                    sv = sentence_vectors.get(i) if sentence_vectors else None
                     rc = self.db.execute(
-                        "INSERT INTO requirements (clause_id, sentence, modality, subject) VALUES (?, ?, ?, ?)",
-                        (clause_id, r.sentence, r.modality.value, r.subject),
-                    )
+                        "INSERT INTO requirements (clause_id, sentence, modality, subject, vector)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        (
+                            clause_id, r.sentence, r.modality.value, r.subject,
+                            None if sv is None else sv.astype(np.float32).tobytes(),
+                        ),
+                    )  # fmt: skip
+                    if sv is not None:
+                        sentence_ids[i] = int(rc.lastrowid or 0) + SENTENCE_ID_BASE
                     self.db.executemany(
                         "INSERT INTO req_values (requirement_id, type, raw, normalized, qualifier)"
                         " VALUES (?, ?, ?, ?, ?)",
@@ -254,7 +304,7 @@ class Store:
                             for v in r.values
                         ],
                     )
-        return np.array(new_ids, dtype=np.int64)
+        return np.array(new_ids, dtype=np.int64), sentence_ids
 
     # --- clauses ------------------------------------------------------------------------
     def all_tokens(self) -> tuple[np.ndarray, list[str], list[list[str]]]:
@@ -263,29 +313,68 @@ class Store:
         return np.array([r[0] for r in rows], dtype=np.int64), [r[1] for r in rows], [r[2].split() for r in rows]
 
     def all_vectors(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
-        """(clause ids, vectors) of every clause that has a vector, in id order."""
+        """(faiss ids, vectors) of every clause and sentence that has a vector: the clauses in id order, then the
+        sentences (requirement id + :data:`SENTENCE_ID_BASE`) in id order."""
         rows = self.db.execute("SELECT id, vector FROM clauses WHERE vector IS NOT NULL ORDER BY id").fetchall()
+        if self.has_sentence_vectors:
+            rows += [
+                (rid + SENTENCE_ID_BASE, v)
+                for rid, v in self.db.execute(
+                    "SELECT id, vector FROM requirements WHERE vector IS NOT NULL ORDER BY id"
+                )
+            ]
         ids = np.array([r[0] for r in rows], dtype=np.int64)
         vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), dim)
         return ids, vecs
 
+    def vector_ids_of(self, doc_ids: Sequence[str]) -> np.ndarray:
+        """The faiss ids of these documents' vectors: their clauses' ids and their sentences' ids."""
+        ids = self.clause_ids_of(doc_ids)
+        if not len(doc_ids) or not self.has_sentence_vectors:
+            return ids
+        q = (
+            "SELECT r.id FROM requirements r JOIN clauses c ON c.id = r.clause_id"
+            f" WHERE r.vector IS NOT NULL AND c.doc_id IN ({','.join('?' * len(doc_ids))})"
+        )
+        sentences = np.array([r[0] + SENTENCE_ID_BASE for r in self.db.execute(q, list(doc_ids))], dtype=np.int64)
+        return np.concatenate([ids, sentences])
+
+    def sentence_owners(self) -> tuple[np.ndarray, np.ndarray]:
+        """(faiss ids of the sentence vectors, sorted; the clause id of each): how a sentence hit finds its clause."""
+        if not self.has_sentence_vectors:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        rows = self.db.execute("SELECT id, clause_id FROM requirements WHERE vector IS NOT NULL ORDER BY id").fetchall()
+        ids = np.array([r[0] + SENTENCE_ID_BASE for r in rows], dtype=np.int64)
+        return ids, np.array([r[1] for r in rows], dtype=np.int64)
+
     def vectors_by_passage(self, doc_ids: Sequence[str], dim: int) -> dict[str, np.ndarray]:
-        """The stored vectors of these documents' clauses, by the passage text they were embedded from: what a
-        document indexed again can reuse instead of embedding it again."""
+        """The stored vectors of these documents' clauses and sentences, by the passage text they were embedded
+        from: what a document indexed again can reuse instead of embedding it again."""
         if not doc_ids:
             return {}
-        q = (
-            "SELECT context, text, vector FROM clauses"
-            f" WHERE vector IS NOT NULL AND doc_id IN ({','.join('?' * len(doc_ids))})"
-        )
+        marks = ",".join("?" * len(doc_ids))
+        rows = list(self.db.execute(
+            f"SELECT context, text, vector FROM clauses WHERE vector IS NOT NULL AND doc_id IN ({marks})",
+            list(doc_ids),
+        ))  # fmt: skip
+        if self.has_sentence_vectors:
+            rows += self.db.execute(
+                "SELECT c.context, r.sentence, r.vector FROM requirements r JOIN clauses c ON c.id = r.clause_id"
+                f" WHERE r.vector IS NOT NULL AND c.doc_id IN ({marks})",
+                list(doc_ids),
+            ).fetchall()
         return {
             passage_of(context, text): np.frombuffer(vector, dtype=np.float32, count=dim)
-            for context, text, vector in self.db.execute(q, list(doc_ids))
+            for context, text, vector in rows
             if len(vector) == 4 * dim
         }
 
     def n_vectors(self) -> int:
-        return int(self.db.execute("SELECT count(*) FROM clauses WHERE vector IS NOT NULL").fetchone()[0])
+        """How many vectors faiss should hold: clauses and sentences."""
+        n = int(self.db.execute("SELECT count(*) FROM clauses WHERE vector IS NOT NULL").fetchone()[0])
+        if self.has_sentence_vectors:
+            n += int(self.db.execute("SELECT count(*) FROM requirements WHERE vector IS NOT NULL").fetchone()[0])
+        return n
 
     def clauses(self, ids: Sequence[int]) -> dict[int, ClauseRow]:
         if not ids:

@@ -23,7 +23,7 @@ from typing import Generic, TypeVar
 
 from pipeline.document import Change, Clause, Document, DocumentDiff, Hit, Requirement
 from pipeline.errors import PipelineError
-from pipeline.index import ClauseIndex, ClauseRow, Embedder, IndexedDocument
+from pipeline.index import ClauseIndex, ClauseRow, Embedder, IndexedDocument, indexed_by_current
 from pipeline.search import SearchFilters, SearchMode, search_many
 from pipeline.settings import Settings
 
@@ -142,6 +142,12 @@ class Library:
                 "search's kind filter and the document pages may disagree; run `koubo index` to bring them up to date",
                 len(stale),
                 current,
+            )
+        if self.embedder is not None and (older := sum(not indexed_by_current(m) for m in made_by)):
+            log.warning(
+                "%d indexed documents have no sentence vectors (indexed by an older koubo), so dense search finds "
+                "their long clauses less well; run `koubo index` to add them",
+                older,
             )
 
     # --- the index ----------------------------------------------------------------------------------
