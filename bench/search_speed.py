@@ -80,7 +80,9 @@ def corpus_bench() -> None:
         n = sum(d.n_clauses for d in ix.documents())
         print(
             f"index build: {n} clauses from {len(docs)} documents in {build:.1f} s = {n / build:.1f} clauses/s "
-            f"(embedding {timed.seconds:.1f} s, {100 * timed.seconds / build:.0f} %; documents prepared beforehand)"
+            f"(embedding {timed.seconds:.1f} s, {100 * timed.seconds / build:.0f} %; documents prepared beforehand); "
+            f"{ix.store.n_vectors()} vectors: the clauses and the sentences of clauses of several sentences, "
+            f"passages in {embedder.passage_precision}"
         )
         queries = [json.loads(x)["query"] for x in QUERIES.read_text(encoding="utf-8").splitlines() if x.strip()]
         for q in queries[:5]:  # warm-up: first calls build BM25 and touch the model
