@@ -9,14 +9,17 @@ Heavy dependencies: those of the index (faiss, SudachiPy) and the embedder.
 Three modes: ``sparse`` (BM25 over Sudachi tokens), ``dense`` (e5 vectors in
 faiss) and ``hybrid`` (both, fused by reciprocal rank fusion: a clause scores
 Σ 1 / (RRF_K + rank) over the lists it appears in). In hybrid search a question
-that names a call — by fiscal year, secretariat, issuer or title words, matched
-with BM25 against each call's label — also lifts that call's clauses by
-``CALL_BOOST / (RRF_K + 1)``. Filters restrict both lists before ranking, so a
-filtered search still returns its ``k`` best.
+that names a call — by secretariat, issuer or title words, matched with BM25
+against each call's label, and by fiscal year (「令和8年度の…」, which decides
+among them) — also lifts that call's clauses by ``CALL_BOOST / (RRF_K + 1)``.
+Filters restrict both lists before ranking, so a filtered search still returns
+its ``k`` best.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Sequence
 from typing import Literal
 
@@ -28,7 +31,9 @@ from pipeline.errors import ModelUnavailableError
 from pipeline.index import ClauseIndex
 from pipeline.index.sparse import token_spans, tokenize
 
-__all__ = ["CANDIDATES", "RRF_K", "SearchFilters", "SearchMode", "hit_record", "search", "search_many"]
+__all__ = [
+    "CANDIDATES", "RRF_K", "SearchFilters", "SearchMode", "fiscal_years_named", "hit_record", "search", "search_many",
+]  # fmt: skip
 
 SearchMode = Literal["hybrid", "dense", "sparse"]
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al. 2009)
@@ -161,7 +166,7 @@ def search_many(
         row_ids = index.bm25_ids
         mask = None if allowed is None else np.isin(row_ids, allowed)
         sparse_lists = [[(int(row_ids[r]), s) for r, s in index.bm25.top(toks, depth, mask)] for toks in query_tokens]
-    named = _named_calls(index, query_tokens) if mode == "hybrid" else [set() for _ in queries]
+    named = _named_calls(index, queries, query_tokens) if mode == "hybrid" else [set() for _ in queries]
     ranked = [
         _fuse(d, s, mode, index.clause_docs if calls else {}, calls)[:k]
         for d, s, calls in zip(dense_lists, sparse_lists, named, strict=True)
@@ -205,16 +210,43 @@ def _expand(tokens: list[str]) -> list[str]:
     return out
 
 
-def _named_calls(index: ClauseIndex, query_tokens: list[list[str]]) -> list[set[str]]:
-    """For each question, the ids of the calls it names (empty if it names none or all)."""
+def fiscal_years_named(query: str) -> set[int]:
+    """The fiscal years a question names (「令和8年度」「R8年度」「2026年度」「平成30年度」), as Gregorian start years.
+
+    Example:
+        >>> sorted(fiscal_years_named("伴走支援の委託費の上限は令和7年度と2026年度でどう違う？"))
+        [2025, 2026]
+    """
+    out = set()
+    for m in _FISCAL_YEAR.finditer(unicodedata.normalize("NFKC", query)):
+        era, n, western = m.group("era"), m.group("n"), m.group("western")
+        if western:
+            out.add(int(western))
+        else:
+            out.add((1 if n == "元" else int(n)) + (1988 if era == "平成" else 2018))
+    return out
+
+
+_FISCAL_YEAR = re.compile(r"(?:(?P<era>令和|平成|R)\s*(?P<n>\d{1,2}|元)|(?P<western>(?:19|20)\d\d))\s*年度")
+
+
+def _named_calls(index: ClauseIndex, queries: Sequence[str], query_tokens: list[list[str]]) -> list[set[str]]:
+    """For each question, the ids of the calls it names (empty if it names none or all).
+
+    Its words are matched with BM25 against each call's label (title, years, secretariat, issuer); a fiscal year
+    it states (「令和8年度の…」) decides among those, or names that year's calls by itself.
+    """
     docs, labels = index.call_labels
     if len(docs) < 2:
         return [set() for _ in query_tokens]
     out = []
-    for toks in query_tokens:
+    for query, toks in zip(queries, query_tokens, strict=True):
         scores = labels.scores(toks)
         best = float(scores.max())
         chosen = {d.id for d, s in zip(docs, scores, strict=True) if best >= CALL_MIN_SCORE and s >= 0.5 * best}
+        if years := fiscal_years_named(query):
+            of_year = {d.id for d in docs if d.fiscal_year in years}
+            chosen = (chosen & of_year) or of_year
         out.append(chosen if len(chosen) < len(docs) else set())
     return out
 

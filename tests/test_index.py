@@ -8,6 +8,7 @@ seconds; the real e5 model is tested in ``test_embed.py`` and measured in
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +25,7 @@ from pipeline.index.sparse import BM25, tokenize
 from pipeline.index.store import SENTENCE_ID_BASE, STORE_SCHEMA_VERSION, iter_clause_rows, sentence_passages
 from pipeline.ingest import ingest_path, load_manifest
 from pipeline.nlp import find_requirements
-from pipeline.search import SearchFilters, search, search_many
+from pipeline.search import SearchFilters, fiscal_years_named, search, search_many
 from pipeline.structure import segment
 
 FY2025 = CORPORA / "chiiki-dx/2025/chiiki-dx_fy2025_bansou-jigyosha_mri.txt"
@@ -371,3 +372,30 @@ def test_query_sets_name_clauses_that_exist(ingested: Callable[[Path], Document]
             q = json.loads(line)
             missing += [(q["id"], r["doc"], r["path"]) for r in q["relevant"] if r["path"] not in paths[r["doc"]]]
     assert not missing
+
+
+@pytest.mark.parametrize(
+    ("question", "year"),
+    [
+        ("令和7年度の公募、質問はいつまでに送ればいい？", 2025),
+        ("2026年度公募の質問はいつまでに送ればいい？", 2026),
+        ("R8年度の公募で質問の締切は？", 2026),
+    ],
+)
+def test_a_question_that_names_a_fiscal_year_finds_that_years_call_first(
+    index: ClauseIndex, question: str, year: int
+) -> None:
+    """This test ensures that a fiscal year stated in a question (令和, R or 西暦) lifts that year's calls in hybrid
+    search: the FY2025 and FY2026 calls have the same 質問 clauses, and the year decides which come first."""
+    assert fiscal_years_named(question) == {year}
+    assert {h.fiscal_year for h in search(index, question, k=3)} == {year}
+    # the same question without its year: both calls answer it
+    unnamed = re.sub(r"^(令和7年度の|2026年度|R8年度の)", "", question)
+    assert {h.fiscal_year for h in search(index, unnamed, k=5)} == {2025, 2026}
+
+
+def test_dates_and_several_years_name_no_single_call() -> None:
+    """This test ensures that a date is not a fiscal year and that a question naming two years names both."""
+    assert fiscal_years_named("説明会 令和7年2月17日 Teams") == set()
+    assert fiscal_years_named("上限は2025年度と令和８年度でどう違う？") == {2025, 2026}
+    assert fiscal_years_named("平成元年度の要領") == {1989}
