@@ -399,3 +399,14 @@ def test_dates_and_several_years_name_no_single_call() -> None:
     assert fiscal_years_named("説明会 令和7年2月17日 Teams") == set()
     assert fiscal_years_named("上限は2025年度と令和８年度でどう違う？") == {2025, 2026}
     assert fiscal_years_named("平成元年度の要領") == {1989}
+
+
+def test_only_the_words_that_set_a_call_apart_name_it(index: ClauseIndex) -> None:
+    """This test ensures that a word of a call's label names the call only if the other calls do not use it:
+    secretariats, years and programme words do; 「伴走」 (in the FY2026 title, all through the FY2025 call) does
+    not, so a question about 伴走支援 lifts neither year's call."""
+    docs, labels = index.call_labels
+    assert {"三菱総研", "2025", "2026", "NTT", "拠点", "経産省"} <= set(labels.vocab)
+    fy2026 = next(d for d in docs if d.fiscal_year == 2026 and d.programme == "chiiki-dx")
+    assert "伴走" in tokenize(fy2026.title or "") and "伴走" not in labels.vocab
+    assert {h.fiscal_year for h in search(index, "伴走支援の常駐支援者の要件は？", k=5)} == {2025, 2026}
