@@ -66,8 +66,8 @@ def build(index_dir: Path, with_model: bool, query_precision: str = "auto") -> C
     if with_model:
         from pipeline.embed.embedder import load_embedder
 
-        embedder = load_embedder(query_precision=query_precision)  # type: ignore[arg-type]
-        print(f"questions encoded in {embedder.query_precision}")
+        embedder = load_embedder(query_precision=query_precision, passage_precision=query_precision)  # type: ignore[arg-type]
+        print(f"questions encoded in {embedder.query_precision}, passages in {embedder.passage_precision}")
     index = ClauseIndex(index_dir, embedder)
     for doc in corpus_documents([ROOT / "corpora"]):
         index.add(doc)
@@ -82,13 +82,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--modes", default="sparse,dense,hybrid")
     ap.add_argument("--index", type=Path, help="use this existing index folder instead of building one")
     ap.add_argument("--query-precision", choices=("auto", "fp32", "bf16"), default="auto",
-                    help="encode questions in fp32, or bf16 (auto: bf16 where the CPU has it natively)")
+                    help="encode questions (and, when it builds the index, passages) in fp32 or bf16 "
+                         "(auto: bf16 where the CPU has it natively)")
     ap.add_argument("--show-misses", action="store_true", help="list queries with no relevant hit in the top 5")
     args = ap.parse_args(argv)  # fmt: skip
     modes: list[SearchMode] = [m for m in args.modes.split(",") if m in ("sparse", "dense", "hybrid")]  # type: ignore[misc]
     sets = {
-        f.stem: [json.loads(line) for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
-        for f in args.queries or [QUERIES]
+        str(f): [json.loads(line) for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
+        for f in dict.fromkeys(args.queries or [QUERIES])
     }
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()

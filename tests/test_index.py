@@ -100,7 +100,9 @@ def test_long_clauses_have_a_vector_for_each_sentence(index: ClauseIndex, docs: 
     want = FakeEmbedder().encode_passages([f"{context}\n{sentence}"])[0]
     np.testing.assert_allclose(np.frombuffer(vec, dtype=np.float32), want, atol=1e-6)
     owner_ids, owners = index.sentence_owners
-    assert len(owner_ids) == index.store.n_vectors() - sum(d.n_clauses for d in index.documents())
+    assert index.vectors is not None
+    assert len(owner_ids) == index.vectors.ntotal - sum(d.n_clauses for d in index.documents())
+    assert np.isin(owner_ids, index.vectors.ids()).all()
     assert index.clauses_of_vectors(owner_ids).tolist() == owners.tolist()
     assert set(owners.tolist()) <= {c for ids in _ids(index).values() for c in ids}
     assert index.clauses_of_vectors(np.array([cid, -1])).tolist() == [cid, -1]
@@ -169,8 +171,9 @@ class _CountingEmbedder(FakeEmbedder):
         return super().encode_passages(texts)
 
 
+@pytest.mark.parametrize("faiss_file", ["kept", "lost"])
 def test_an_index_from_before_sentence_vectors_still_searches_and_is_brought_up_to_date(
-    tmp_path: Path, docs: dict[Path, Document]
+    tmp_path: Path, docs: dict[Path, Document], faiss_file: str
 ) -> None:
     """This test ensures that an index written before sentence vectors (schema 1.0: no requirements.vector, no
     "vectors" in the documents' records) is searched read-only as it is, and that indexing its documents again
@@ -185,7 +188,12 @@ def test_an_index_from_before_sentence_vectors_still_searches_and_is_brought_up_
         db.execute("UPDATE meta SET value = '1.0' WHERE key = 'schema_version'")
         db.execute("UPDATE documents SET produced_by = ?", (json.dumps(doc.produced_by),))
     db.close()
-    (tmp_path / "ix" / "index.faiss").unlink()
+    if faiss_file == "kept":  # as 1.0 wrote it: the clause vectors only
+        clause_ids = np.array(_ids_of(tmp_path / "ix"), dtype=np.int64)
+        vectors = FakeEmbedder().encode_passages([passage_text(ctx, c) for ctx, c in iter_clause_rows(doc)])
+        VectorIndex.build(clause_ids, vectors).to_disk(tmp_path / "ix" / "index.faiss")
+    else:
+        (tmp_path / "ix" / "index.faiss").unlink()
     old = ClauseIndex(tmp_path / "ix", emb, read_only=True)
     assert not old.store.has_sentence_vectors and old.store.n_vectors() == doc_clauses(doc)
     assert search(old, "相談員の謝金", k=3, mode="dense")  # dense search works on the clause vectors alone
@@ -201,6 +209,14 @@ def test_an_index_from_before_sentence_vectors_still_searches_and_is_brought_up_
         assert indexed_by_current(ix.store.produced_by_all()[0])
 
 
+def _ids_of(directory: Path) -> list[int]:
+    db = sqlite3.connect(directory / "index.sqlite")
+    try:
+        return [r[0] for r in db.execute("SELECT id FROM clauses ORDER BY ord")]
+    finally:
+        db.close()
+
+
 def doc_clauses(doc: Document) -> int:
     return sum(1 for _ in doc.iter_clauses())
 
@@ -213,8 +229,9 @@ def test_reindexing_reuses_the_vectors_of_unchanged_passages(tmp_path: Path, doc
     ix = ClauseIndex(tmp_path / "ix", emb)
     doc = docs[FY2026]
     assert ix.add(doc) == "added"
-    n = sum(1 for _ in doc.iter_clauses()) + len(sentence_passages(doc))
-    assert len(emb.passages) == len(set(emb.passages)) <= n  # a passage text repeated in a call is embedded once
+    texts = [passage_text(ctx, c) for ctx, c in iter_clause_rows(doc)] + list(sentence_passages(doc).values())
+    assert len(sentence_passages(doc)) > 500
+    assert sorted(emb.passages) == sorted(set(texts))  # each passage text once, though a call repeats some
     emb.passages.clear()
     reclassified = doc.model_copy(update={"produced_by": {**doc.produced_by, "modality": "modality_rules.v0"}})
     assert ix.add(reclassified) == "replaced"
@@ -410,3 +427,16 @@ def test_only_the_words_that_set_a_call_apart_name_it(index: ClauseIndex) -> Non
     fy2026 = next(d for d in docs if d.fiscal_year == 2026 and d.programme == "chiiki-dx")
     assert "伴走" in tokenize(fy2026.title or "") and "伴走" not in labels.vocab
     assert {h.fiscal_year for h in search(index, "伴走支援の常駐支援者の要件は？", k=5)} == {2025, 2026}
+
+
+def test_a_document_indexed_without_a_model_is_not_counted_as_embedded(
+    tmp_path: Path, docs: dict[Path, Document]
+) -> None:
+    """This test ensures that a document indexed without an embedder (sparse only) is not recorded as embedded, so
+    indexing it with the model later embeds it instead of skipping it."""
+    with ClauseIndex(tmp_path / "ix") as ix:
+        ix.add(docs[YOROZU])
+        assert not indexed_by_current(ix.store.produced_by_all()[0])
+    with ClauseIndex(tmp_path / "with-model", FakeEmbedder()) as ix:
+        ix.add(docs[YOROZU])
+        assert indexed_by_current(ix.store.produced_by_all()[0])

@@ -32,8 +32,8 @@ QUERY_BATCH = 64
 # layers of a copy of the model hold bf16 weights, cast once (``bf16_query_model``), which computes what
 # bf16 autocast would without casting every weight again on each call. The vectors agree with fp32 to a
 # cosine of 0.99998 (layer norms, pooling and normalisation stay fp32). Passages are encoded the same way by
-# default: 1.6–1.9× faster than fp32 here, and within a cosine of 0.99999 of it on the corpus's sentences and on
-# its longest clauses (tests/test_embed.py checks both).
+# default: 1.6–1.9× faster than fp32 here; measured within a cosine of 0.99999 of it on corpus sentences and on
+# its longest clauses, and tests/test_embed.py holds both to BF16_MIN_COSINE.
 QueryPrecision = Literal["auto", "fp32", "bf16"]
 BF16_MIN_COSINE = 0.9999  # the self-check on first use: below this, questions are encoded in fp32
 _CHECK_QUESTIONS = (

@@ -5,7 +5,8 @@ Consumes :class:`~pipeline.document.Document` objects that went through
 :func:`pipeline.nlp.find_requirements`); produces an index directory:
 
 - ``index.sqlite``: documents, clauses (with BM25 tokens and vectors), requirements, values;
-- ``index.faiss``: the clause vectors under the clause ids (derived; rebuilt if missing or stale);
+- ``index.faiss``: the clause vectors under the clause ids, and the vectors of the sentences of long clauses
+  under their requirement ids + ``SENTENCE_ID_BASE`` (derived; rebuilt if missing or stale);
 - ``meta`` table: schema, embedder name, revision and dimension, tokenizer, index kind.
 
 Heavy dependencies: faiss and SudachiPy (here), the embedder (passed in).
@@ -236,7 +237,7 @@ class ClauseIndex:
             n = self.store.n_vectors()
             if self._faiss_path.exists():
                 vi = VectorIndex.from_disk(self._faiss_path)
-                if vi.ntotal == n and vi.dim == self.embedder.dim:
+                if vi.ntotal == n and vi.dim == self.embedder.dim and np.array_equal(vi.ids(), self.store.vector_ids()):
                     self._vectors = vi
             if self._vectors is None:
                 ids, vecs = self.store.all_vectors(self.embedder.dim)
@@ -284,7 +285,9 @@ class ClauseIndex:
         owner_ids, owners = self.sentence_owners
         out = np.array(ids, dtype=np.int64)
         sentence = out >= SENTENCE_ID_BASE
-        if sentence.any():
+        if sentence.any() and not len(owner_ids):
+            out[sentence] = -1
+        elif sentence.any():
             pos = np.clip(np.searchsorted(owner_ids, out[sentence]), 0, len(owner_ids) - 1)
             known = owner_ids[pos] == out[sentence]  # always, while faiss and SQLite agree (see ``vectors``)
             out[sentence] = np.where(known, owners[pos], -1)
@@ -322,7 +325,8 @@ class ClauseIndex:
             ``"unchanged"``, ``"added"`` or ``"replaced"``.
         """
         sha = doc.source.sha256
-        record = {**doc.produced_by, VECTORS_KEY: VECTORS}
+        # what was embedded: nothing without an embedder, so that indexing with one later embeds the document
+        record = {**doc.produced_by, VECTORS_KEY: VECTORS} if self.embedder is not None else dict(doc.produced_by)
         if self.store.produced_by_of(sha) == record and not force:
             return "unchanged"
         vi = self.vectors  # loaded (or rebuilt) before the store changes, so it matches the old state

@@ -1,8 +1,9 @@
-"""Dense retrieval: clause vectors in faiss, kept under koubo's own clause ids.
+"""Dense retrieval: vectors in faiss, kept under koubo's own ids.
 
 Consumes L2-normalised float32 vectors with int64 ids (the clause row ids of the
-store); produces the ``k`` nearest ids by inner product (= cosine), optionally
-only among allowed ids. Saves and loads itself.
+store, and for sentence vectors their requirement ids + ``SENTENCE_ID_BASE``);
+produces the ``k`` nearest ids by inner product (= cosine), optionally only
+among allowed ids. Saves and loads itself.
 
 Heavy dependencies: faiss (``faiss-cpu``), NumPy. This is the only module that
 imports faiss.
@@ -72,7 +73,12 @@ class VectorIndex:
 
     @classmethod
     def build(
-        cls, ids: np.ndarray, vectors: np.ndarray, kind: IndexKind = "flat", *, nlist: int | None = None,
+        cls,
+        ids: np.ndarray,
+        vectors: np.ndarray,
+        kind: IndexKind = "flat",
+        *,
+        nlist: int | None = None,
         nprobe: int = IVF_NPROBE,
     ) -> VectorIndex:
         """An index over ``vectors``; for ``ivf``, its cells are trained on them first.
@@ -99,6 +105,20 @@ class VectorIndex:
     @property
     def ntotal(self) -> int:
         return int(self._index.ntotal)
+
+    def ids(self) -> np.ndarray:
+        """Every id the index holds, sorted (to check it against the store before trusting a saved file)."""
+        if self.kind == "ivf":
+            lists = self._index.invlists
+            parts = [
+                faiss.rev_swig_ptr(lists.get_ids(c), lists.list_size(c)).copy()
+                for c in range(self._index.nlist)
+                if lists.list_size(c)
+            ]
+            out = np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+        else:
+            out = faiss.vector_to_array(self._index.id_map)
+        return np.sort(np.asarray(out, dtype=np.int64))
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         if len(ids) != len(vectors):

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.document import Clause, Document
+from pipeline.errors import IndexMismatchError
 
 __all__ = ["SENTENCE_ID_BASE", "ClauseRow", "IndexedDocument", "Store", "clause_context", "sentence_passages"]
 
@@ -57,7 +58,7 @@ CREATE TABLE IF NOT EXISTS clauses (
 );
 CREATE INDEX IF NOT EXISTS clauses_doc ON clauses(doc_id);
 CREATE TABLE IF NOT EXISTS requirements (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: faiss knows a sentence vector by it
     clause_id INTEGER NOT NULL REFERENCES clauses(id) ON DELETE CASCADE,
     sentence TEXT NOT NULL, modality TEXT NOT NULL, subject TEXT,
     vector BLOB                     -- float32, L2-normalised: the sentence's own passage (see sentence_passages)
@@ -124,9 +125,9 @@ def sentence_passages(doc: Document) -> dict[int, str]:
     for i, r in enumerate(doc.requirements):
         by_clause.setdefault(r.clause_path, []).append(i)
     return {
-        i: passage_of(contexts.get(path, ""), doc.requirements[i].sentence)
+        i: passage_of(contexts[path], doc.requirements[i].sentence)
         for path, idx in by_clause.items()
-        if len(idx) >= 2
+        if len(idx) >= 2 and path in contexts  # a requirement of no clause is not stored, so not embedded
         for i in idx
     }
 
@@ -152,11 +153,30 @@ class Store:
         self.db.execute("PRAGMA foreign_keys = ON")
         self.db.execute("PRAGMA journal_mode = WAL")
         self.db.executescript(_DDL)
-        if not self._has_sentence_vectors():  # an index written by koubo before sentence vectors (schema 1.0)
-            with self.db:
-                self.db.execute("ALTER TABLE requirements ADD COLUMN vector BLOB")
-                self.db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (STORE_SCHEMA_VERSION,))
+        self._upgrade()
         self.has_sentence_vectors = True
+
+    def _upgrade(self) -> None:
+        """Bring an index written by koubo before sentence vectors (schema 1.0) to 1.1: one transaction, taken
+        before looking, so that two writers opening it at once do not both add the column."""
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                if not self._has_sentence_vectors():
+                    self.db.execute("ALTER TABLE requirements ADD COLUMN vector BLOB")
+                self.db.execute(
+                    "UPDATE meta SET value = ? WHERE key = 'schema_version' AND value = '1.0'", (STORE_SCHEMA_VERSION,)
+                )
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as e:
+            raise IndexMismatchError(
+                f"{self.path}: cannot bring the index up to schema {STORE_SCHEMA_VERSION} ({e}); make it writable, "
+                "or rebuild it with `koubo index --rebuild`",
+                path=str(self.path),
+            ) from e
 
     def _has_sentence_vectors(self) -> bool:
         return any(r[1] == "vector" for r in self.db.execute("PRAGMA table_info(requirements)"))
@@ -326,6 +346,15 @@ class Store:
         ids = np.array([r[0] for r in rows], dtype=np.int64)
         vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), dim)
         return ids, vecs
+
+    def vector_ids(self) -> np.ndarray:
+        """Every faiss id the store has a vector for (clauses, and sentences + :data:`SENTENCE_ID_BASE`), sorted."""
+        ids = [r[0] for r in self.db.execute("SELECT id FROM clauses WHERE vector IS NOT NULL")]
+        if self.has_sentence_vectors:
+            ids += [
+                r[0] + SENTENCE_ID_BASE for r in self.db.execute("SELECT id FROM requirements WHERE vector IS NOT NULL")
+            ]
+        return np.sort(np.array(ids, dtype=np.int64))
 
     def vector_ids_of(self, doc_ids: Sequence[str]) -> np.ndarray:
         """The faiss ids of these documents' vectors: their clauses' ids and their sentences' ids."""

@@ -172,6 +172,7 @@ class Library:
                 if self.embedder is not None:
                     _ = index.vectors  # load faiss now, not in the first search
                 _ = index.bm25
+                _ = index.sentence_owners  # read with the faiss it belongs to, before the stamp
                 stamp = self._index_stamp(index)
             except BaseException:
                 index.store.close()
