@@ -440,3 +440,30 @@ def test_a_document_indexed_without_a_model_is_not_counted_as_embedded(
     with ClauseIndex(tmp_path / "with-model", FakeEmbedder()) as ix:
         ix.add(docs[YOROZU])
         assert indexed_by_current(ix.store.produced_by_all()[0])
+
+
+@pytest.mark.parametrize("kind", ["flat", "ivf"])
+def test_vector_index_lists_the_ids_it_holds(kind: str) -> None:
+    """This test ensures that a faiss index reports exactly the ids it holds, sorted, after adds and removes, for
+    both kinds (what the index compares with SQLite before trusting a saved file), sentence ids included."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(600, 16)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    ids = np.concatenate([rng.choice(10_000, 500, replace=False), (1 << 40) + np.arange(100)]).astype(np.int64)
+    vi = VectorIndex.build(ids, x, kind, nlist=8)  # type: ignore[arg-type]
+    assert vi.ids().tolist() == sorted(ids.tolist())
+    vi.remove(ids[:50])
+    assert vi.ids().tolist() == sorted(ids[50:].tolist())
+
+
+def test_a_saved_faiss_file_with_other_ids_is_not_trusted(tmp_path: Path, docs: dict[Path, Document]) -> None:
+    """This test ensures that a faiss file holding as many vectors as the store but under other ids (left by a run
+    that stopped between SQLite and faiss) is rebuilt from the store instead of being searched."""
+    with ClauseIndex(tmp_path / "ix", FakeEmbedder()) as ix:
+        ix.add(docs[YOROZU])
+    good = ClauseIndex(tmp_path / "ix", FakeEmbedder()).vectors
+    assert good is not None
+    stale = good.ids() + 7  # the same count, other ids
+    VectorIndex.build(stale, np.eye(len(stale), 256, dtype=np.float32)).to_disk(tmp_path / "ix" / "index.faiss")
+    vi = ClauseIndex(tmp_path / "ix", FakeEmbedder()).vectors
+    assert vi is not None and vi.ids().tolist() == good.ids().tolist()
