@@ -32,7 +32,7 @@ from pipeline.errors import PipelineError
 from pipeline.index import ClauseIndex, Embedder, indexed_by_current
 from pipeline.index.dense import IndexKind
 from pipeline.ingest import sha256_file
-from pipeline.search import SearchFilters, SearchMode, hit_record, search_many
+from pipeline.search import SearchFilters, SearchMode, hit_record, search_many, snippet_start
 from pipeline.settings import Settings
 
 MAX_QUERY_CHARS = 500
@@ -216,9 +216,10 @@ def _print_hits(out: Console, query: str, hits: list[Hit]) -> None:
 
 
 def _snippet(h: Hit) -> str:
-    """The clause text around its first match, with matched words in reverse video."""
+    """The clause text from the sentence that matched best (or around its first matched word), with matched words
+    in reverse video."""
     text = h.text.replace("\n", " ")
-    start = max(0, (h.marks[0][0] if h.marks else 0) - 30)
+    start = snippet_start(h, 30)
     end = min(len(text), start + SNIPPET_CHARS)
     parts, pos = [], start
     for s, e in h.marks:

@@ -342,6 +342,9 @@ class Hit(_Frozen):
     heading: str | None = None
     text: str  # the clause's own text (normalised)
     marks: list[tuple[int, int]] = []  # [start, end) spans of ``text`` that match the query's words
+    # [start, end) of the sentence of ``text`` whose own vector matched the question best (dense search), when a
+    # sentence of the clause did better than the clause as a whole
+    sentence: tuple[int, int] | None = None
     score: float  # fused score (hybrid) or the single mode's score
     pages: list[int] = []  # PDF pages; empty for a text source
     lines: tuple[int, int] | None = None  # text-file line range; None for a PDF

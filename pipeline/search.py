@@ -30,9 +30,12 @@ from pipeline.document import Hit, Modality
 from pipeline.errors import ModelUnavailableError
 from pipeline.index import ClauseIndex
 from pipeline.index.sparse import token_spans, tokenize
+from pipeline.index.store import SENTENCE_ID_BASE
+from pipeline.ingest.normalize import to_text
 
 __all__ = [
     "CANDIDATES", "RRF_K", "SearchFilters", "SearchMode", "fiscal_years_named", "hit_record", "search", "search_many",
+    "snippet_start",
 ]  # fmt: skip
 
 SearchMode = Literal["hybrid", "dense", "sparse"]
@@ -150,6 +153,7 @@ def search_many(
         return [[] for _ in queries]
     depth = max(CANDIDATES, k)
     dense_lists: list[list[tuple[int, float]]] = [[] for _ in queries]
+    best_sentences: list[dict[int, int]] = [{} for _ in queries]  # clause id → requirement id of its best sentence
     sparse_lists: list[list[tuple[int, float]]] = [[] for _ in queries]
     if mode in ("dense", "hybrid") and index.embedder is not None and queries:
         vi = index.vectors
@@ -157,10 +161,10 @@ def search_many(
             qv = np.asarray(index.embedder.encode_queries(list(queries)), dtype=np.float32)
             wanted = None if allowed is None else index.vectors_of_clauses(allowed)
             scores, ids = vi.search(qv, SENTENCE_DEPTH * depth, allowed=wanted)
-            dense_lists = [
-                _by_clause(index.clauses_of_vectors(row_ids), row_scores, depth)
-                for row_ids, row_scores in zip(ids, scores, strict=True)
-            ]
+            for q, (row_ids, row_scores) in enumerate(zip(ids, scores, strict=True)):
+                dense_lists[q], best_sentences[q] = _by_clause(
+                    row_ids, index.clauses_of_vectors(row_ids), row_scores, depth
+                )
     query_tokens = [_expand(tokenize(q)) for q in queries]
     if mode in ("sparse", "hybrid"):
         row_ids = index.bm25_ids
@@ -171,19 +175,25 @@ def search_many(
         _fuse(d, s, mode, index.clause_docs if calls else {}, calls)[:k]
         for d, s, calls in zip(dense_lists, sparse_lists, named, strict=True)
     ]
-    return _hits(index, ranked, dense_lists, sparse_lists, [_words(q) for q in queries])
+    return _hits(index, ranked, dense_lists, sparse_lists, [_words(q) for q in queries], best_sentences)
 
 
-def _by_clause(clause_ids: np.ndarray, scores: np.ndarray, depth: int) -> list[tuple[int, float]]:
+def _by_clause(
+    vector_ids: np.ndarray, clause_ids: np.ndarray, scores: np.ndarray, depth: int
+) -> tuple[list[tuple[int, float]], dict[int, int]]:
     """A dense ranking of clauses from a ranking of vectors (a clause's own and its sentences'): each clause
-    scores its best vector, and keeps the place of its first."""
+    scores its best vector, and keeps the place of its first. Also, for the clauses whose best vector was one of
+    their sentences', that sentence's requirement id."""
     out: dict[int, float] = {}
-    for cid, score in zip(clause_ids.tolist(), scores.tolist(), strict=True):
+    sentences: dict[int, int] = {}
+    for vid, cid, score in zip(vector_ids.tolist(), clause_ids.tolist(), scores.tolist(), strict=True):
         if cid >= 0 and cid not in out:
             out[cid] = float(score)
+            if vid >= SENTENCE_ID_BASE:
+                sentences[cid] = vid - SENTENCE_ID_BASE
             if len(out) == depth:
                 break
-    return list(out.items())
+    return list(out.items()), sentences
 
 
 def _words(query: str) -> set[str]:
@@ -286,6 +296,7 @@ def hit_record(h: Hit) -> dict[str, object]:
         "pages": h.pages,
         "lines": list(h.lines) if h.lines else None,
         "marks": [list(m) for m in h.marks],
+        "sentence": list(h.sentence) if h.sentence else None,
         "programme": h.programme,
         "modalities": [m.value for m in h.modalities],
         "clause_id": h.clause_id,
@@ -298,11 +309,16 @@ def _hits(
     dense_lists: list[list[tuple[int, float]]],
     sparse_lists: list[list[tuple[int, float]]],
     query_words: list[set[str]],
+    best_sentences: list[dict[int, int]],
 ) -> list[list[Hit]]:
     rows = index.clauses(sorted({cid for r in ranked for cid, _ in r}))
+    wanted = {best[cid] for r, best in zip(ranked, best_sentences, strict=True) for cid, _ in r if cid in best}
+    sentences = index.store.sentences(sorted(wanted))
     docs = {d.id: d for d in index.documents()}
     out: list[list[Hit]] = []
-    for r, d_list, s_list, words in zip(ranked, dense_lists, sparse_lists, query_words, strict=True):
+    for r, d_list, s_list, words, best in zip(
+        ranked, dense_lists, sparse_lists, query_words, best_sentences, strict=True
+    ):
         d_rank = {cid: i for i, (cid, _) in enumerate(d_list, start=1)}
         s_rank = {cid: i for i, (cid, _) in enumerate(s_list, start=1)}
         hits = []
@@ -319,6 +335,7 @@ def _hits(
                     heading=row.heading,
                     text=row.text,
                     marks=_marks(row.text, words),
+                    sentence=_span(row.text, sentences.get(best[cid])) if cid in best else None,
                     score=score,
                     pages=row.pages,
                     lines=(row.line_start, row.line_end or row.line_start) if row.line_start is not None else None,
@@ -330,6 +347,23 @@ def _hits(
             )
         out.append(hits)
     return out
+
+
+def snippet_start(hit: Hit, margin: int) -> int:
+    """Where a hit's snippet starts: at the sentence that matched the question best, if one did, else ``margin``
+    characters before the first matched word (the CLI's table and the search page show the same place)."""
+    if hit.sentence:
+        return hit.sentence[0]
+    return max(0, (hit.marks[0][0] if hit.marks else 0) - margin)
+
+
+def _span(text: str, sentence: str | None) -> tuple[int, int] | None:
+    """Where a sentence (as printed) sits in its clause's normalised text, or None."""
+    if not sentence:
+        return None
+    needle = to_text(sentence)
+    start = text.find(needle)
+    return (start, start + len(needle)) if start >= 0 and needle else None
 
 
 def _marks(text: str, words: set[str]) -> list[tuple[int, int]]:

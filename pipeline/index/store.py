@@ -347,6 +347,13 @@ class Store:
         vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), dim)
         return ids, vecs
 
+    def sentences(self, requirement_ids: Sequence[int]) -> dict[int, str]:
+        """The sentences of these requirements, by id."""
+        if not requirement_ids:
+            return {}
+        q = f"SELECT id, sentence FROM requirements WHERE id IN ({','.join('?' * len(requirement_ids))})"
+        return dict(self.db.execute(q, list(requirement_ids)).fetchall())
+
     def vector_ids(self) -> np.ndarray:
         """Every faiss id the store has a vector for (clauses, and sentences + :data:`SENTENCE_ID_BASE`), sorted."""
         ids = [r[0] for r in self.db.execute("SELECT id FROM clauses WHERE vector IS NOT NULL")]

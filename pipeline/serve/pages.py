@@ -28,6 +28,7 @@ from pipeline.report import (
     nendo,
     ordered_changes,
 )
+from pipeline.search import snippet_start
 from pipeline.serve.api import (
     DOC_ID_PATTERN,
     MAX_K,
@@ -87,9 +88,10 @@ def error_page(request: Request, message: str, status: int) -> HTMLResponse:
 # --- search -----------------------------------------------------------------------------------------------------
 
 
-def _segments(text: str, marks: list[tuple[int, int]], limit: int = SNIPPET_CHARS) -> list[tuple[str, bool]]:
-    """The text around its first match as (piece, marked) runs; the template escapes each piece."""
-    start = max(0, (marks[0][0] if marks else 0) - 40)
+def _segments(
+    text: str, marks: list[tuple[int, int]], start: int, limit: int = SNIPPET_CHARS
+) -> list[tuple[str, bool]]:
+    """The text from ``start`` as (piece, marked) runs; the template escapes each piece."""
     end = min(len(text), start + limit)
     out: list[tuple[str, bool]] = [("…", False)] if start else []
     pos = start
@@ -110,7 +112,7 @@ def _segments(text: str, marks: list[tuple[int, int]], limit: int = SNIPPET_CHAR
 def _hit_view(h: Hit) -> dict[str, Any]:
     return {
         "hit": h,
-        "segments": _segments(h.text, list(h.marks)),
+        "segments": _segments(h.text, list(h.marks), snippet_start(h, 40)),
         "modalities": [m.value for m in h.modalities if m is not Modality.NONE],
     }
 
