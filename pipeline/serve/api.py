@@ -212,7 +212,8 @@ def api_search(
     mode: Annotated[Literal["hybrid", "dense", "sparse"] | None, Query(description="Default: hybrid.")] = None,
 ) -> Response:
     """The clauses that best answer ``q``, best first, each with its document, clause path, heading, marked
-    text (``marks``: spans of ``text`` that match the question's words) and pages."""
+    text (``marks``: spans of ``text`` that match the question's words; ``sentence``: the span of the sentence whose
+    own vector matched best, or null) and pages."""
     lib = library(request)
     hits, used = run_search(
         lib, q, k=k, mode=mode, docs=doc, years=year, programmes=programme, secretariats=secretariat,
