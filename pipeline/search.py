@@ -32,6 +32,7 @@ from pipeline.index import ClauseIndex
 from pipeline.index.sparse import token_spans, tokenize
 from pipeline.index.store import SENTENCE_ID_BASE
 from pipeline.ingest.normalize import to_text
+from pipeline.nlp.values import ERA_BASE
 
 __all__ = [
     "CANDIDATES", "RRF_K", "SearchFilters", "SearchMode", "fiscal_years_named", "hit_record", "search", "search_many",
@@ -233,11 +234,13 @@ def fiscal_years_named(query: str) -> set[int]:
         if western:
             out.add(int(western))
         else:
-            out.add((1 if n == "元" else int(n)) + (1988 if era == "平成" else 2018))
+            out.add(ERA_BASE[_ERA_ABBREVIATIONS.get(era, era)] + (1 if n == "元" else int(n)))
     return out
 
 
-_FISCAL_YEAR = re.compile(r"(?:(?P<era>令和|平成|R)\s*(?P<n>\d{1,2}|元)|(?P<western>(?:19|20)\d\d))\s*年度")
+_ERA_ABBREVIATIONS = {"R": "令和"}  # 「R8年度」
+_ERAS = "|".join([*ERA_BASE, *_ERA_ABBREVIATIONS])
+_FISCAL_YEAR = re.compile(rf"(?:(?P<era>{_ERAS})\s*(?P<n>\d{{1,2}}|元)|(?P<western>(?:19|20)\d\d))\s*年度")
 
 
 def _named_calls(index: ClauseIndex, queries: Sequence[str], query_tokens: list[list[str]]) -> list[set[str]]:

@@ -234,10 +234,10 @@ class ClauseIndex:
         if self.embedder is None:
             return None
         if self._vectors is None:
-            n = self.store.n_vectors()
             if self._faiss_path.exists():
                 vi = VectorIndex.from_disk(self._faiss_path)
-                if vi.ntotal == n and vi.dim == self.embedder.dim and np.array_equal(vi.ids(), self.store.vector_ids()):
+                # trusted only if it holds exactly the store's vectors (a run may have stopped between the two)
+                if vi.dim == self.embedder.dim and np.array_equal(vi.ids(), self.store.vector_ids()):
                     self._vectors = vi
             if self._vectors is None:
                 ids, vecs = self.store.all_vectors(self.embedder.dim)
