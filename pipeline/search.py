@@ -11,7 +11,10 @@ faiss) and ``hybrid`` (both, fused by reciprocal rank fusion: a clause scores
 Σ 1 / (RRF_K + rank) over the lists it appears in). In hybrid search a question
 that names a call — by secretariat, issuer or title words, matched with BM25
 against each call's label, and by fiscal year (「令和8年度の…」, which decides
-among them) — also lifts that call's clauses by ``CALL_BOOST / (RRF_K + 1)``.
+among them) — also lifts that call's clauses by ``CALL_BOOST / (RRF_K + 1)``,
+and a question asking for a kind of value (「いつまでに？」「いくら？」「何件？」
+「問い合わせ先は？」) lifts the clauses that state a value of that kind (a date,
+an amount, a count, an address) by ``VALUE_BOOST / (RRF_K + 1)``.
 Filters restrict both lists before ranking, so a filtered search still returns
 its ``k`` best.
 """
@@ -36,11 +39,14 @@ from pipeline.nlp.values import ERA_BASE
 
 __all__ = [
     "CANDIDATES", "RRF_K", "SearchFilters", "SearchMode", "fiscal_years_named", "hit_record", "search", "search_many",
-    "snippet_start",
+    "snippet_start", "values_asked",
 ]  # fmt: skip
 
 SearchMode = Literal["hybrid", "dense", "sparse"]
-RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al. 2009)
+# The constant of reciprocal rank fusion (Cormack et al. 2009 use 60). 20 weighs the top of each list more: a
+# clause only one list finds, but finds first, is not buried under clauses both lists rank twentieth. Chosen on
+# the six query sets (313 questions): hybrid recall@5 pooled 0.824 at 60, 0.843 at 20 (10: 0.834, 15: 0.840, 30: 0.834).
+RRF_K = 20
 CANDIDATES = 100  # how deep each list is read before fusing
 # How many vectors the dense search reads per clause it needs: a long clause's sentences have vectors of their
 # own, and several of one clause can come before the next clause.
@@ -51,6 +57,9 @@ SPARSE_WEIGHT = 1.0
 # A question that names a call (「令和8年度の…」「三菱総研の公募で…」「よろず支援拠点の…」) lifts that
 # call's clauses in hybrid search by this share of a first place in one list.
 CALL_BOOST = 0.5
+# A question asking for a kind of value (「いつまでに？」 a date, 「いくら？」 an amount) lifts the clauses that
+# state one by this share of a first place (see values_asked).
+VALUE_BOOST = 0.5
 CALL_MIN_SCORE = 1.0  # BM25 score of the question against a call's label needed to count as naming it
 # Everyday words for the terms calls use, added to a question's BM25 tokens (Sudachi normalised forms).
 # Versioned with the tokenizer's output: a change here changes rankings.
@@ -172,9 +181,10 @@ def search_many(
         mask = None if allowed is None else np.isin(row_ids, allowed)
         sparse_lists = [[(int(row_ids[r]), s) for r, s in index.bm25.top(toks, depth, mask)] for toks in query_tokens]
     named = _named_calls(index, queries, query_tokens) if mode == "hybrid" else [set() for _ in queries]
+    asked = [values_asked(q) if mode == "hybrid" else set() for q in queries]
     ranked = [
-        _fuse(d, s, mode, index.clause_docs if calls else {}, calls)[:k]
-        for d, s, calls in zip(dense_lists, sparse_lists, named, strict=True)
+        _fuse(d, s, mode, index.clause_docs if calls else {}, calls, index.value_types if kinds else {}, kinds)[:k]
+        for d, s, calls, kinds in zip(dense_lists, sparse_lists, named, asked, strict=True)
     ]
     return _hits(index, ranked, dense_lists, sparse_lists, [_words(q) for q in queries], best_sentences)
 
@@ -264,12 +274,36 @@ def _named_calls(index: ClauseIndex, queries: Sequence[str], query_tokens: list[
     return out
 
 
+def values_asked(query: str) -> set[str]:
+    """The kinds of value a question asks for: 「いつまでに送ればいい？」 a date, 「いくらまで出る？」 an amount,
+    「何件採択される？」 a count, 「問い合わせ先は？」 an e-mail address, phone number or web address.
+
+    Example:
+        >>> sorted(values_asked("質問はいつまでに、どこに送ればいい？"))
+        ['date']
+    """
+    text = unicodedata.normalize("NFKC", query)
+    return {kind for asked, pattern in _VALUE_QUESTIONS if pattern.search(text) for kind in _VALUE_KINDS[asked]}
+
+
+# What a question asking for a value says, and the kinds of value (pipeline.nlp.values) that answer it.
+_VALUE_QUESTIONS = [
+    ("date", re.compile(r"いつ|何日|何時|何月|期限|締め?切|〆切|期日|日時|日程")),
+    ("amount", re.compile(r"いくら|金額|何円|何万円|上限額|限度額|予算額|単価")),
+    ("count", re.compile(r"何件|何人|何名|何社|何回|何か所|何カ所|何箇所")),
+    ("contact", re.compile(r"問い?合わ?せ先|連絡先|メールアドレス|電話番号|URL")),
+]
+_VALUE_KINDS = {"date": ("date",), "amount": ("amount",), "count": ("count",), "contact": ("email", "phone", "url")}
+
+
 def _fuse(
     dense: list[tuple[int, float]],
     sparse: list[tuple[int, float]],
     mode: SearchMode,
     doc_of: dict[int, str],
     named: set[str],
+    value_types: dict[int, frozenset[str]] | None = None,
+    asked: set[str] | None = None,
 ) -> list[tuple[int, float]]:
     if mode == "dense":
         return dense
@@ -283,6 +317,10 @@ def _fuse(
         for cid in fused:
             if doc_of.get(cid) in named:
                 fused[cid] += CALL_BOOST / (RRF_K + 1)
+    if asked and value_types:
+        for cid in fused:
+            if asked & value_types.get(cid, frozenset()):
+                fused[cid] += VALUE_BOOST / (RRF_K + 1)
     return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
 
 

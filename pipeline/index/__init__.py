@@ -275,6 +275,12 @@ class ClauseIndex:
         return docs, BM25([[t for t in toks if names[t]] for toks in labels])
 
     @cached_property
+    def value_types(self) -> dict[int, frozenset[str]]:
+        """The kinds of value each clause states (clause id → {"date", "amount", …}): what a question asking
+        「いつまで」 or 「いくら」 looks for."""
+        return self.store.value_types()
+
+    @cached_property
     def sentence_owners(self) -> tuple[np.ndarray, np.ndarray]:
         """(faiss ids of the sentence vectors, sorted; the clause each belongs to)."""
         return self.store.sentence_owners()

@@ -375,6 +375,15 @@ class Store:
         sentences = np.array([r[0] + SENTENCE_ID_BASE for r in self.db.execute(q, list(doc_ids))], dtype=np.int64)
         return np.concatenate([ids, sentences])
 
+    def value_types(self) -> dict[int, frozenset[str]]:
+        """The kinds of value (date, amount, email, …) each clause states, by clause id (clauses with none left out)."""
+        out: dict[int, set[str]] = {}
+        for cid, kind in self.db.execute(
+            "SELECT DISTINCT r.clause_id, v.type FROM req_values v JOIN requirements r ON r.id = v.requirement_id"
+        ):
+            out.setdefault(cid, set()).add(kind)
+        return {cid: frozenset(kinds) for cid, kinds in out.items()}
+
     def sentence_owners(self) -> tuple[np.ndarray, np.ndarray]:
         """(faiss ids of the sentence vectors, sorted; the clause id of each): how a sentence hit finds its clause."""
         if not self.has_sentence_vectors:

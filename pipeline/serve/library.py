@@ -173,6 +173,7 @@ class Library:
                     _ = index.vectors  # load faiss now, not in the first search
                 _ = index.bm25
                 _ = index.sentence_owners  # read with the faiss it belongs to, before the stamp
+                _ = index.value_types
                 stamp = self._index_stamp(index)
             except BaseException:
                 index.store.close()
