@@ -24,6 +24,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -61,28 +63,32 @@ CALL_BOOST = 0.5
 # state one by this share of a first place (see values_asked).
 VALUE_BOOST = 0.5
 CALL_MIN_SCORE = 1.0  # BM25 score of the question against a call's label needed to count as naming it
-# Everyday words for the terms calls use, added to a question's BM25 tokens (Sudachi normalised forms).
-# Versioned with the tokenizer's output: a change here changes rankings.
-SYNONYMS = "synonyms.v1"
-_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "自治体": ("地方公共団体",),
-    "下請け": ("再委託", "外注"),
-    "下請": ("再委託", "外注"),
-    "丸投げ": ("再委託",),
-    "締め切り": ("期限", "期間", "締切"),
-    "締切り": ("期限", "期間"),
-    "〆切": ("期限", "締切"),
-    "お金": ("費用", "経費", "金額", "委託費"),
-    "予算": ("委託費", "経費", "限度額"),
-    "面談": ("ヒアリング", "面接"),
-    "面接": ("ヒアリング",),
-    "疑問": ("質問",),
-    "問合せ": ("問い合わせ", "質問"),
-    "費目": ("経費", "区分"),
-    "謝礼": ("謝金",),
-    "常駐": ("駐在",),
-    "セキュリティ": ("情報セキュリティ",),
-}
+# Everyday words and phrases for the terms calls use (「下請け」 → 再委託, 「持ち出し」 → 負担), in synonyms.tsv beside
+# this module. Versioned: a change there changes rankings.
+SYNONYMS = "synonyms.v2"
+_SYNONYM_FILE = Path(__file__).with_name("synonyms.tsv")
+
+
+@cache
+def synonym_table() -> dict[str, tuple[str, ...]]:
+    """The everyday expressions (NFKC) and the call terms each stands for, from ``synonyms.tsv``.
+
+    Example:
+        >>> synonym_table()["下請け"]
+        ('再委託', '外注', '下請負')
+    """
+    table = {}
+    for line in _SYNONYM_FILE.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            key, *terms = line.split("\t")
+            table[unicodedata.normalize("NFKC", key)] = tuple(t for t in terms if t)
+    return table
+
+
+def synonyms_in(query: str) -> list[str]:
+    """The call terms for the everyday expressions a question contains (「下請けに出せる？」 → 再委託, 外注, …)."""
+    text = unicodedata.normalize("NFKC", query)
+    return [term for key, terms in synonym_table().items() if key in text for term in terms]
 
 
 class SearchFilters(BaseModel):
@@ -175,7 +181,7 @@ def search_many(
                 dense_lists[q], best_sentences[q] = _by_clause(
                     row_ids, index.clauses_of_vectors(row_ids), row_scores, depth
                 )
-    query_tokens = [_expand(tokenize(q)) for q in queries]
+    query_tokens = [tokenize(q) + [t for term in synonyms_in(q) for t in _term_tokens(term)] for q in queries]
     if mode in ("sparse", "hybrid"):
         row_ids = index.bm25_ids
         mask = None if allowed is None else np.isin(row_ids, allowed)
@@ -186,7 +192,9 @@ def search_many(
         _fuse(d, s, mode, index.clause_docs if calls else {}, calls, index.value_types if kinds else {}, kinds)[:k]
         for d, s, calls, kinds in zip(dense_lists, sparse_lists, named, asked, strict=True)
     ]
-    return _hits(index, ranked, dense_lists, sparse_lists, [_words(q) for q in queries], best_sentences)
+    # the call terms a question's everyday words stand for are marked too: a hit for 「下請け」 shows its 「再委託」
+    marked = [_words(q) | {t for t in synonyms_in(q) if len(t) >= 2} for q in queries]
+    return _hits(index, ranked, dense_lists, sparse_lists, marked, best_sentences)
 
 
 def _by_clause(
@@ -222,13 +230,9 @@ def _words(query: str) -> set[str]:
     return {w for w in words if len(w) >= 2}
 
 
-def _expand(tokens: list[str]) -> list[str]:
-    """The question's tokens and the call terms for its everyday words (「下請け」 → 「再委託」「外注」)."""
-    out = list(tokens)
-    for t in tokens:
-        for syn in _SYNONYMS.get(t, ()):
-            out.extend(tokenize(syn))
-    return out
+@cache
+def _term_tokens(term: str) -> tuple[str, ...]:
+    return tuple(tokenize(term))
 
 
 def fiscal_years_named(query: str) -> set[int]:

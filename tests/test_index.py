@@ -429,6 +429,7 @@ def test_ivf_recall_against_exact() -> None:
 QUERY_SETS = [
     "search_queries.jsonl", "search_queries_heldout.jsonl", "search_queries_heldout2.jsonl",
     "search_queries_heldout3.jsonl", "search_queries_heldout4.jsonl", "search_queries_heldout5.jsonl",
+    "search_queries_heldout6.jsonl",
 ]  # fmt: skip
 
 
@@ -526,3 +527,29 @@ def test_a_saved_faiss_file_with_other_ids_is_not_trusted(tmp_path: Path, docs: 
     VectorIndex.build(stale, np.eye(len(stale), 256, dtype=np.float32)).to_disk(tmp_path / "ix" / "index.faiss")
     vi = ClauseIndex(tmp_path / "ix", FakeEmbedder()).vectors
     assert vi is not None and vi.ids().tolist() == good.ids().tolist()
+
+
+def test_every_synonym_stands_for_terms_the_calls_use() -> None:
+    """This test ensures that the synonym table is well formed: each everyday expression has two characters or more
+    and one to four terms, and every term occurs in the text of the calls in corpora/ (a term no call uses would
+    only add noise to BM25)."""
+    from pipeline.search import synonym_table
+
+    table = synonym_table()
+    assert len(table) >= 150
+    corpus = "".join(p.read_text(encoding="utf-8") for p in sorted(CORPORA.rglob("*.txt")))
+    assert not [k for k, terms in table.items() if len(k) < 2 or not 1 <= len(terms) <= 4]
+    assert not [t for terms in table.values() for t in terms if t not in corpus]
+
+
+def test_an_everyday_word_finds_the_clause_in_the_calls_terms(index: ClauseIndex, docs: dict[Path, Document]) -> None:
+    """This test ensures that a question in everyday words (「前払い」, no word of which the clause uses) finds by
+    BM25 the clause stated in the call's terms (概算払), and that the hit marks those terms."""
+    from pipeline.search import synonyms_in
+
+    question = "委託費の前払いはしてもらえる？"
+    assert "概算払" in synonyms_in(question) and "概算払" not in question
+    hits = search(index, question, k=5, mode="sparse", filters=SearchFilters(docs=(docs[YOROZU].id,)))
+    top = hits[0]
+    assert "概算払" in top.text and top.clause_path.startswith("V.")
+    assert "概算払" in {top.text[s:e] for s, e in top.marks}

@@ -16,7 +16,7 @@ import pytest
 
 from conftest import DATA, corpus_rows
 from pipeline.document import Value, ValueType
-from pipeline.nlp.values import VALUE_RULES, extract_values
+from pipeline.nlp.values import VALUE_RULES, extract_values, table_unit
 
 GOLD = [json.loads(line) for line in (DATA / "values_gold.jsonl").read_text(encoding="utf-8").splitlines() if line]
 FISCAL_YEAR = {"corpora/" + r["file"]: int(r["fiscal_year"]) for r in corpus_rows()}
@@ -112,4 +112,55 @@ def test_weekday_warning_message() -> None:
 
 def test_rules_are_versioned() -> None:
     """This test ensures that the rule set carries a versioned name for produced_by."""
-    assert VALUE_RULES == "value_rules.v1"
+    assert VALUE_RULES == "value_rules.v2"
+
+
+# fmt: off
+TABLE_CASES = [
+    # (the clause's sentences in order, the amounts (raw, yen) found in each)
+    (["各都道府県、以下の金額を上限とします。", "（単位：円）", "宮城\t149,464,000\t57,851,000"],
+     [[], [], [("149,464,000", 149464000), ("57,851,000", 57851000)]]),
+    (["(単位:千円) 予算額 182,000 うち人件費 40,500"], [[("182,000", 182000000), ("40,500", 40500000)]]),
+    (["（単位：百万円）", "総額 1,200", "採択件数 1,000件、令和 2,026年"], [[], [("1,200", 1200000000)], []]),
+    (["予算額 182,000 と 40,500"], [[]]),  # no unit declared: bare numbers are not amounts
+    (["182,000 （単位：千円）", "40,500"], [[], [("40,500", 40500000)]]),  # only numbers after the declaration
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("sentences", "expected"), TABLE_CASES, ids=[f"table{i}" for i in range(len(TABLE_CASES))])
+def test_a_table_unit_makes_its_bare_numbers_amounts(sentences: list[str], expected: list[list[Any]]) -> None:
+    """This test ensures that after 「（単位：円）」 or 「(単位:千円)」 the bare grouped numbers of the same clause are
+    amounts in that unit, numbers a counter or 年 follows are not, and without a declared unit nothing is read."""
+    unit = None
+    got = []
+    for sentence in sentences:
+        start = 0
+        if declared := table_unit(sentence):
+            unit, start = declared
+        values = extract_values(sentence, unit=unit, unit_from=start)
+        got.append([(v.raw, v.normalized) for v in values if v.type is ValueType.AMOUNT])
+    assert got == expected
+
+
+def test_the_budget_table_of_the_yorozu_call_gives_each_prefectures_amounts() -> None:
+    """This test ensures that the requirements of the yorozu call carry the amounts of its budget table (V.3,
+    「（単位：円）」 above rows of bare numbers), so that 宮城's 149,464,000 yen is a value of that clause."""
+    from pathlib import Path
+
+    from conftest import CORPORA
+    from pipeline.ingest import ingest_path, load_manifest
+    from pipeline.nlp import find_requirements
+    from pipeline.structure import segment
+
+    path = CORPORA / "yorozu/2026/yorozu-shien-kyoten_fy2026_tohoku-meti.txt"
+    doc = ingest_path(Path(path), manifest=load_manifest(CORPORA / "MANIFEST.csv")).document
+    assert doc is not None
+    rows = {
+        r.sentence.split()[0]: [v.normalized for v in r.values if v.type is ValueType.AMOUNT]
+        for r in find_requirements(segment(doc)).requirements
+        if r.clause_path == "V.3" and r.sentence.strip()
+    }
+    assert rows["宮城"] == [149464000, 57851000, 37678000, 53935000]
+    assert rows["青森"][0] == 141565000 and len([k for k, v in rows.items() if len(v) == 4]) == 6
+    assert rows["各都道府県、以下の金額を上限とします。"] == []

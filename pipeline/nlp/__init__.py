@@ -43,7 +43,7 @@ from pipeline.nlp.modality import (
     split_sentences,
     subject_of,
 )
-from pipeline.nlp.values import VALUE_RULES, extract_values
+from pipeline.nlp.values import VALUE_RULES, extract_values, table_unit
 
 if TYPE_CHECKING:  # numpy and scikit-learn only when a learned model is used
     from pipeline.nlp.learned import ModalityModel
@@ -221,14 +221,18 @@ def find_requirements(
                 path, sentence, modality, _ = pending[i]
                 pending[i] = (path, sentence, modality, found)
     requirements = []
+    units: dict[str, int] = {}  # clause path → the unit of yen its table declared (「（単位：円）」), from there on
     for path, sentence, modality, subject in pending:
+        unit_from = 0
+        if declared := table_unit(sentence):
+            units[path], unit_from = declared
         requirements.append(
             Requirement(
                 clause_path=path,
                 sentence=sentence,
                 modality=modality,
                 subject=subject if modality is not Modality.NONE else None,
-                values=extract_values(sentence, base_year=year),
+                values=extract_values(sentence, base_year=year, unit=units.get(path), unit_from=unit_from),
                 produced_by=version,
             )
         )

@@ -26,7 +26,7 @@ from itertools import chain
 
 from pipeline.document import Value, ValueType
 
-VALUE_RULES = "value_rules.v1"
+VALUE_RULES = "value_rules.v2"  # v2: bare numbers under a table's 「（単位：円）」 are amounts
 
 # --- rules (data) -------------------------------------------------------------------------------
 
@@ -143,6 +143,11 @@ _EMAIL_RE = re.compile(
 _PHONE_RE = re.compile(r"(?<![\d-])0\d{1,4}-\d{1,4}-\d{3,4}(?![\d-])")
 _AMOUNT_RE = re.compile(rf"(?:{_NUM})(?:{_S}[兆億万千]{_S}(?:{_NUM})?)*{_S}円")
 _AMOUNT_TOKEN_RE = re.compile(rf"{_NUM}|[兆億万千]")
+# A table that states its unit (「（単位：円）」「(単位:千円)」) prints its amounts as bare grouped numbers.
+_TABLE_UNIT_RE = re.compile(rf"\({_S}単位{_S}:{_S}(?P<mult>千|百万|万|億)?{_S}円{_S}\)")
+_TABLE_UNITS = {"千": 10**3, "万": 10**4, "百万": 10**6, "億": 10**8}
+_BARE_AMOUNT_RE = re.compile(r"\d{1,3}(?:,\d{3})+(?![\d.,])")
+_NOT_AMOUNT_AFTER = re.compile(rf"{_S}[%件人名回社か箇ヶ年月日時分円歳]")
 _RATE_RE = re.compile(
     rf"(?P<a>{_NUM})(?:{_S}~{_S}(?P<b>{_NUM}))?{_S}(?P<u>%|パーセント|割(?![合引増安]))"
     rf"|(?P<den>\d+){_S}分の{_S}(?P<num>\d+)"
@@ -165,7 +170,21 @@ _GENERIC_BUREAU_RE = re.compile(GENERIC_BUREAU)
 _NAME_STOP_RE = re.compile(rf"[ \t]*(?:{NAME_STOPWORDS})")
 
 
-def extract_values(sentence: str, *, base_year: int | None = None) -> list[Value]:
+def table_unit(sentence: str) -> tuple[int, int] | None:
+    """The unit of yen a table declares in this sentence (「（単位：千円）」 → 1,000), and where the declaration ends:
+    the bare numbers after it, in this sentence and the rest of its clause, are amounts in that unit.
+
+    Example:
+        >>> table_unit("（単位：千円）")
+        (1000, 7)
+    """
+    m = _TABLE_UNIT_RE.search(sentence.translate(_FOLD) if _FOLD_NEEDED.search(sentence) else sentence)
+    return (_TABLE_UNITS.get(m.group("mult") or "", 1), m.end()) if m else None
+
+
+def extract_values(
+    sentence: str, *, base_year: int | None = None, unit: int | None = None, unit_from: int = 0
+) -> list[Value]:
     """Find the values stated in one sentence, with their normal forms and qualifiers.
 
     Args:
@@ -174,6 +193,8 @@ def extract_values(sentence: str, *, base_year: int | None = None) -> list[Value
         base_year: Gregorian year for a date printed without one (「5月19日(火)」),
             typically the call's fiscal year. A date inherits the year of an
             earlier date in the same sentence first; with neither it is skipped.
+        unit: yen per unit of a table the sentence belongs to (see :func:`table_unit`):
+            its bare grouped numbers (「149,464,000」) from ``unit_from`` on are amounts.
 
     Returns:
         The values in text order. ``raw`` is exactly ``sentence[span[0]:span[1]]``;
@@ -202,6 +223,8 @@ def extract_values(sentence: str, *, base_year: int | None = None) -> list[Value
         # Most sentences hold no value of a given type; a one-character test skips the full pattern.
         if hint.search(folded):
             found += _claim(extractor(sentence, folded), taken)
+    if unit:
+        found += _claim(_table_amounts(sentence, folded, unit, unit_from), taken)
     return sorted(found, key=lambda v: v.span or (0, 0))
 
 
@@ -415,6 +438,18 @@ def _amounts(sentence: str, f: str) -> list[Value]:
             else:
                 cur = _num(tok)
         yen = int(total + section + cur)
+        out.append(_value(ValueType.AMOUNT, sentence, m.start(), m.end(), yen, _qualified(f, m.start(), m.end())))
+    return out
+
+
+def _table_amounts(sentence: str, f: str, unit: int, start: int) -> list[Value]:
+    """The bare grouped numbers of a table whose unit is ``unit`` yen (「宮城 149,464,000」), not those a counter
+    or another unit follows (「1,000件」「2,026年」)."""
+    out = []
+    for m in _BARE_AMOUNT_RE.finditer(f, start):
+        if _glued(f, m.start()) or _NOT_AMOUNT_AFTER.match(f, m.end()):
+            continue
+        yen = int(_num(m.group()) * unit)
         out.append(_value(ValueType.AMOUNT, sentence, m.start(), m.end(), yen, _qualified(f, m.start(), m.end())))
     return out
 
