@@ -336,9 +336,14 @@ def _where(prov: list[Provenance]) -> str:
 def outline(
     doc: Annotated[str, typer.Argument(help="A source file (pdf, txt, md), a document JSON file, or a document id.")],
     fmt: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
-    items: Annotated[bool, typer.Option("--items", help="Include bullet and ① items.")] = False,
+    items: Annotated[
+        bool | None,
+        typer.Option("--items/--no-items", help="Include bullet and ① items (default: in json yes, in text no)."),
+    ] = None,
 ) -> None:
     """Print the clause tree that follows the document's numbering (Ⅳ › 1. › (1) › イ …)."""
+    # JSON is read by programs, which want every item a clause holds; the printed tree stays at the headings
+    items = (fmt == "json") if items is None else items
     if fmt not in ("text", "json"):
         raise typer.BadParameter("use text or json", param_hint="--format")
     settings = Settings()

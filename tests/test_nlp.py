@@ -108,6 +108,15 @@ def test_outline_command_text_and_json(tmp_path, monkeypatch):
     assert set(iv) == {"path", "label", "heading", "level", "text", "pages", "children"}
     assert iv["children"][0]["path"] == "IV.1" and iv["children"][0]["pages"]
 
+    def paths(nodes: list[dict]) -> set[str]:
+        return {n["path"] for n in nodes} | {p for n in nodes for p in paths(n["children"])}
+
+    # JSON holds the items (①, ・) by default, --no-items leaves them out, and the printed tree leaves them out
+    assert "IV.1.(1).ロ.b.・1" in paths(nodes)
+    bare = json.loads(runner.invoke(app, ["outline", str(pdf), "--format", "json", "--no-items"]).stdout)
+    assert "IV.1.(1).ロ.b.・1" not in paths(bare) and "IV.1.(1).ロ.b" in paths(bare)
+    assert not any(line.split()[:1] == ["IV.1.(1).ロ.b.・1"] for line in lines)
+
 
 def test_requirements_command_formats(tmp_path, monkeypatch):
     """This test ensures that `koubo requirements` filters by --kind and writes json and csv."""
