@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Literal
 
 import numpy as np
@@ -41,7 +42,7 @@ from pipeline.nlp.values import ERA_BASE
 
 __all__ = [
     "CANDIDATES", "RRF_K", "SearchFilters", "SearchMode", "fiscal_years_named", "hit_record", "search", "search_many",
-    "snippet_start", "values_asked",
+    "snippet_start", "synonym_table", "synonyms_in", "values_asked",
 ]  # fmt: skip
 
 SearchMode = Literal["hybrid", "dense", "sparse"]
@@ -70,8 +71,9 @@ _SYNONYM_FILE = Path(__file__).with_name("synonyms.tsv")
 
 
 @cache
-def synonym_table() -> dict[str, tuple[str, ...]]:
-    """The everyday expressions (NFKC) and the call terms each stands for, from ``synonyms.tsv``.
+def synonym_table() -> Mapping[str, tuple[str, ...]]:
+    """The everyday expressions (NFKC, case-folded) and the call terms each stands for, from ``synonyms.tsv``
+    (read once; read-only).
 
     Example:
         >>> synonym_table()["下請け"]
@@ -81,13 +83,13 @@ def synonym_table() -> dict[str, tuple[str, ...]]:
     for line in _SYNONYM_FILE.read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
             key, *terms = line.split("\t")
-            table[unicodedata.normalize("NFKC", key)] = tuple(t for t in terms if t)
-    return table
+            table[unicodedata.normalize("NFKC", key).casefold()] = tuple(t for t in terms if t)
+    return MappingProxyType(table)
 
 
 def synonyms_in(query: str) -> list[str]:
     """The call terms for the everyday expressions a question contains (「下請けに出せる？」 → 再委託, 外注, …)."""
-    text = unicodedata.normalize("NFKC", query)
+    text = unicodedata.normalize("NFKC", query).casefold()
     return [term for key, terms in synonym_table().items() if key in text for term in terms]
 
 
@@ -181,19 +183,26 @@ def search_many(
                 dense_lists[q], best_sentences[q] = _by_clause(
                     row_ids, index.clauses_of_vectors(row_ids), row_scores, depth
                 )
-    query_tokens = [tokenize(q) + [t for term in synonyms_in(q) for t in _term_tokens(term)] for q in queries]
+    own_tokens = [tokenize(q) for q in queries]
+    synonyms = [synonyms_in(q) for q in queries]
     if mode in ("sparse", "hybrid"):
         row_ids = index.bm25_ids
         mask = None if allowed is None else np.isin(row_ids, allowed)
-        sparse_lists = [[(int(row_ids[r]), s) for r, s in index.bm25.top(toks, depth, mask)] for toks in query_tokens]
-    named = _named_calls(index, queries, query_tokens) if mode == "hybrid" else [set() for _ in queries]
+        widened = [
+            toks + [t for term in syn for t in _term_tokens(term)]
+            for toks, syn in zip(own_tokens, synonyms, strict=True)
+        ]
+        sparse_lists = [[(int(row_ids[r]), s) for r, s in index.bm25.top(toks, depth, mask)] for toks in widened]
+    # a call is named by the question's own words: a synonym's terms (「いつまで」 → 募集期間) would name the calls
+    # whose titles use them (募集要領)
+    named = _named_calls(index, queries, own_tokens) if mode == "hybrid" else [set() for _ in queries]
     asked = [values_asked(q) if mode == "hybrid" else set() for q in queries]
     ranked = [
         _fuse(d, s, mode, index.clause_docs if calls else {}, calls, index.value_types if kinds else {}, kinds)[:k]
         for d, s, calls, kinds in zip(dense_lists, sparse_lists, named, asked, strict=True)
     ]
     # the call terms a question's everyday words stand for are marked too: a hit for 「下請け」 shows its 「再委託」
-    marked = [_words(q) | {t for t in synonyms_in(q) if len(t) >= 2} for q in queries]
+    marked = [_words(q) | {t for t in syn if len(t) >= 2} for q, syn in zip(queries, synonyms, strict=True)]
     return _hits(index, ranked, dense_lists, sparse_lists, marked, best_sentences)
 
 
@@ -232,6 +241,7 @@ def _words(query: str) -> set[str]:
 
 @cache
 def _term_tokens(term: str) -> tuple[str, ...]:
+    """A synonym term's BM25 tokens (the table is fixed, so each term is tokenised once)."""
     return tuple(tokenize(term))
 
 
@@ -286,16 +296,17 @@ def values_asked(query: str) -> set[str]:
         >>> sorted(values_asked("質問はいつまでに、どこに送ればいい？"))
         ['date']
     """
-    text = unicodedata.normalize("NFKC", query)
+    text = unicodedata.normalize("NFKC", query).casefold()
     return {kind for asked, pattern in _VALUE_QUESTIONS if pattern.search(text) for kind in _VALUE_KINDS[asked]}
 
 
 # What a question asking for a value says, and the kinds of value (pipeline.nlp.values) that answer it.
 _VALUE_QUESTIONS = [
-    ("date", re.compile(r"いつ|何日|何時|何月|期限|締め?切|〆切|期日|日時|日程")),
+    # not 「いつも」「いつでも」, nor a duration (「何時間以内」「何日間」), nor 「期限付き」
+    ("date", re.compile(r"いつ(?!も|でも)|何日(?!間)|何時(?!間)|何月|期限(?!付)|締め?切|〆切|期日|日時|日程")),
     ("amount", re.compile(r"いくら|金額|何円|何万円|上限額|限度額|予算額|単価")),
     ("count", re.compile(r"何件|何人|何名|何社|何回|何か所|何カ所|何箇所")),
-    ("contact", re.compile(r"問い?合わ?せ先|連絡先|メールアドレス|電話番号|URL")),
+    ("contact", re.compile(r"問い?合わ?せ先|連絡先|メールアドレス|電話番号|url")),
 ]
 _VALUE_KINDS = {"date": ("date",), "amount": ("amount",), "count": ("count",), "contact": ("email", "phone", "url")}
 

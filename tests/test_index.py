@@ -321,9 +321,13 @@ def test_hybrid_fuses_both_lists(index: ClauseIndex) -> None:
         ("常駐支援者は最低何人必要？", {"count"}),
         ("問い合わせ先のメールアドレスは？", {"email", "phone", "url"}),
         ("提出期限と委託費の限度額", {"date", "amount"}),
+        ("問い合わせのurlは？", {"email", "phone", "url"}),
         ("再委託の上限は？", set()),  # a share, not an amount of yen
         ("支援した件数の報告の頻度は？", set()),  # asks how often, not how many
         ("情報セキュリティの要件", set()),
+        ("いつもの販売価格より高い場合は？", set()),  # いつも is not いつ
+        ("事故の第1報は何時間以内？", set()),  # a duration, not a date
+        ("期限付きの雇用でもいい？", set()),
     ],
 )
 def test_values_asked(question: str, kinds: set[str]) -> None:
@@ -553,3 +557,52 @@ def test_an_everyday_word_finds_the_clause_in_the_calls_terms(index: ClauseIndex
     top = hits[0]
     assert "概算払" in top.text and top.clause_path.startswith("V.")
     assert "概算払" in {top.text[s:e] for s, e in top.marks}
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["代表機関だけが署名する？", "データを移すときヘルプデスクに連絡する？", "10メガバイトまで送れる？",
+     "下請けに提出できる？"],
+)
+def test_a_synonym_key_inside_another_word_adds_nothing(question: str) -> None:
+    """This test ensures that no everyday key matches inside an unrelated word (けが in だけが, デスク in ヘルプデスク,
+    バイト in メガバイト), and that a generic verb form (出せる) is no key: such questions are searched as typed, apart
+    from the keys they really contain (下請け)."""
+    from pipeline.search import synonyms_in
+
+    assert set(synonyms_in(question)) <= {"再委託", "外注", "下請負"}
+    assert ("下請け" in question) == bool(synonyms_in(question))
+
+
+def test_synonym_keys_are_case_folded() -> None:
+    """This test ensures that a key in Latin letters matches whatever the case the question types it in."""
+    from pipeline.search import synonyms_in
+
+    assert synonyms_in("NDAは結ぶ？") == synonyms_in("ndaは結ぶ？") != []
+
+
+def test_synonym_terms_do_not_name_a_call(index: ClauseIndex) -> None:
+    """This test ensures that the call a question names comes from its own words only: 「いつまで」 widens the BM25
+    query with 募集期間, but 募集 (in the titles of the calls with a 募集要領) must not lift those calls, so a deadline
+    question that names no call scores plain fusion plus the value lift, with no call boost."""
+    from pipeline.search import synonyms_in
+
+    question = "提案書はいつまでに出す？"
+    assert any("募集" in t for t in synonyms_in(question))
+    for h in search(index, question, k=10, mode="hybrid"):
+        rrf = sum(1 / (RRF_K + r) for r in (h.dense_rank, h.sparse_rank) if r is not None)
+        lift = VALUE_BOOST / (RRF_K + 1) if "date" in index.value_types.get(h.clause_id, frozenset()) else 0.0
+        assert h.score == pytest.approx(rrf + lift)
+
+
+def test_value_kinds_follow_a_document_indexed_again(index: ClauseIndex, docs: dict[Path, Document]) -> None:
+    """This test ensures that the value kinds per clause are read again after a document is removed and added again
+    in the same process (its clauses get new ids), so the value lift does not go to ids that no longer exist."""
+    before = dict(index.value_types)
+    doc = docs[YOROZU]
+    assert index.remove(doc.id)
+    assert not set(index.value_types) & (set(before) - set(index.store.value_types()))
+    assert index.value_types == index.store.value_types()
+    index.add(doc)
+    assert index.value_types == index.store.value_types()
+    assert len(index.value_types) == len(before) and set(index.value_types) != set(before)

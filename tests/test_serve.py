@@ -294,8 +294,8 @@ def test_a_new_index_write_is_served(tmp_path: Path) -> None:
 
 def test_an_index_made_by_other_modality_rules_is_reported(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """This test ensures that a server over an index whose documents were classified by other modality rules or
-    model than its own says so when it starts (the kind filter and the document pages would disagree), and that
-    an index made by this koubo raises no such warning."""
+    model than its own, or read with other value rules, says so when it starts (the kind filter, the document pages
+    and the value questions of search would disagree), and that an index made by this koubo raises no such warning."""
     import sqlite3
 
     s = Settings(outputs=tmp_path / "outputs", corpora=CORPORA)
@@ -311,6 +311,14 @@ def test_an_index_made_by_other_modality_rules_is_reported(tmp_path: Path, caplo
         Library(s, None).close()
     assert "1 indexed documents were classified by other modality rules" in caplog.text
     assert "run `koubo index`" in caplog.text
+    assert "other value rules" not in caplog.text
+    with sqlite3.connect(s.index_dir / "index.sqlite") as db:
+        db.execute("UPDATE documents SET produced_by = json_set(produced_by, '$.values', 'value_rules.v1')")
+    db.close()
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="pipeline.serve.library"):
+        Library(s, None).close()
+    assert "1 indexed documents were read with other value rules than this koubo's (value_rules.v2)" in caplog.text
 
 
 def test_a_bug_answers_in_the_error_shape(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -120,8 +120,11 @@ TABLE_CASES = [
     # (the clause's sentences in order, the amounts (raw, yen) found in each)
     (["各都道府県、以下の金額を上限とします。", "（単位：円）", "宮城\t149,464,000\t57,851,000"],
      [[], [], [("149,464,000", 149464000), ("57,851,000", 57851000)]]),
-    (["(単位:千円) 予算額 182,000 うち人件費 40,500"], [[("182,000", 182000000), ("40,500", 40500000)]]),
-    (["（単位：百万円）", "総額 1,200", "採択件数 1,000件、令和 2,026年"], [[], [("1,200", 1200000000)], []]),
+    (["(単位:千円、税込) 予算額 182,000 うち人件費 40,500"], [[("182,000", 182000000), ("40,500", 40500000)]]),
+    (["【単位：百万円】", "総額 1,234.5"], [[], [("1,234.5", 1234500000)]]),
+    (["（金額単位：千円）", "合計\t2,500"], [[], [("2,500", 2500000)]]),
+    # not cells: a number a counter, a unit or 年 follows, or the end of a range
+    (["（単位：円）", "本文は2,000字以内、1,200万 の 1,200ページ、1,000から2,000 まで、令和 2,026年"], [[], []]),
     (["予算額 182,000 と 40,500"], [[]]),  # no unit declared: bare numbers are not amounts
     (["182,000 （単位：千円）", "40,500"], [[], [("40,500", 40500000)]]),  # only numbers after the declaration
 ]
@@ -130,8 +133,9 @@ TABLE_CASES = [
 
 @pytest.mark.parametrize(("sentences", "expected"), TABLE_CASES, ids=[f"table{i}" for i in range(len(TABLE_CASES))])
 def test_a_table_unit_makes_its_bare_numbers_amounts(sentences: list[str], expected: list[list[Any]]) -> None:
-    """This test ensures that after 「（単位：円）」 or 「(単位:千円)」 the bare grouped numbers of the same clause are
-    amounts in that unit, numbers a counter or 年 follows are not, and without a declared unit nothing is read."""
+    """This test ensures that after 「（単位：円）」, 「(単位:千円、税込)」 or 「【単位：百万円】」 the grouped
+    numbers standing alone as cells are amounts in that unit; numbers a counter, a unit or 年 follows, and the end
+    of a range, are not; and without a declared unit nothing is read."""
     unit = None
     got = []
     for sentence in sentences:

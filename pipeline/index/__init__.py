@@ -396,8 +396,9 @@ class ClauseIndex:
         return True
 
     def _forget(self) -> None:
-        """Drop what is derived from the store (BM25, call labels, documents): the next search rebuilds it."""
-        for derived in ("_bm25", "call_labels", "_documents", "sentence_owners"):
+        """Drop what is derived from the store (BM25, call labels, documents, value kinds): the next search rebuilds
+        it."""
+        for derived in ("_bm25", "call_labels", "_documents", "sentence_owners", "value_types"):
             self.__dict__.pop(derived, None)
 
     def save(self) -> None:

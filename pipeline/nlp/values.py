@@ -144,10 +144,15 @@ _PHONE_RE = re.compile(r"(?<![\d-])0\d{1,4}-\d{1,4}-\d{3,4}(?![\d-])")
 _AMOUNT_RE = re.compile(rf"(?:{_NUM})(?:{_S}[兆億万千]{_S}(?:{_NUM})?)*{_S}円")
 _AMOUNT_TOKEN_RE = re.compile(rf"{_NUM}|[兆億万千]")
 # A table that states its unit (「（単位：円）」「(単位:千円)」) prints its amounts as bare grouped numbers.
-_TABLE_UNIT_RE = re.compile(rf"\({_S}単位{_S}:{_S}(?P<mult>千|百万|万|億)?{_S}円{_S}\)")
+# 「（単位：円）」「(単位:千円、税込)」「（金額単位：千円）」「【単位：百万円】」
+_TABLE_UNIT_RE = re.compile(
+    rf"[(【][^()【】]{{0,6}}単位{_S}:{_S}(?P<mult>千|百万|万|億)?{_S}円[^()【】]{{0,8}}[)】]"
+)
 _TABLE_UNITS = {"千": 10**3, "万": 10**4, "百万": 10**6, "億": 10**8}
-_BARE_AMOUNT_RE = re.compile(r"\d{1,3}(?:,\d{3})+(?![\d.,])")
-_NOT_AMOUNT_AFTER = re.compile(rf"{_S}[%件人名回社か箇ヶ年月日時分円歳]")
+# A table cell: a grouped number (「149,464,000」「1,234.5」) standing alone, a space, a tab, the end or a closing
+# bracket after it; 「2,000字以内」「1,200万」「1,000から」 are not cells.
+_BARE_AMOUNT_RE = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?(?=[ \t\n)]|$)")
+_RANGE_BEFORE_RE = re.compile(rf"(?:から|~){_S}\Z")
 _RATE_RE = re.compile(
     rf"(?P<a>{_NUM})(?:{_S}~{_S}(?P<b>{_NUM}))?{_S}(?P<u>%|パーセント|割(?![合引増安]))"
     rf"|(?P<den>\d+){_S}分の{_S}(?P<num>\d+)"
@@ -443,12 +448,12 @@ def _amounts(sentence: str, f: str) -> list[Value]:
 
 
 def _table_amounts(sentence: str, f: str, unit: int, start: int) -> list[Value]:
-    """The bare grouped numbers of a table whose unit is ``unit`` yen (「宮城 149,464,000」), not those a counter
-    or another unit follows (「1,000件」「2,026年」)."""
+    """The bare grouped numbers of a table whose unit is ``unit`` yen (「宮城 149,464,000」): cells, not numbers
+    a counter or another unit follows (「1,000件」「2,000字」「1,200万」)."""
     out = []
     for m in _BARE_AMOUNT_RE.finditer(f, start):
-        if _glued(f, m.start()) or _NOT_AMOUNT_AFTER.match(f, m.end()):
-            continue
+        if _glued(f, m.start()) or _RANGE_BEFORE_RE.search(f, 0, m.start()):
+            continue  # inside a longer number, or the end of a range of something else (「1,000から2,000」)
         yen = int(_num(m.group()) * unit)
         out.append(_value(ValueType.AMOUNT, sentence, m.start(), m.end(), yen, _qualified(f, m.start(), m.end())))
     return out

@@ -131,6 +131,7 @@ class Library:
             embedder.encode_queries(["query warm-up"])  # load the model now: the first search is a user's
         # the modality model too (read, or trained if missing): a document page prepares its document with it
         from pipeline.nlp import default_model, modality_version
+        from pipeline.nlp.values import VALUE_RULES
 
         current = modality_version(default_model(settings.models))
         with self._lock:
@@ -142,6 +143,13 @@ class Library:
                 "search's kind filter and the document pages may disagree; run `koubo index` to bring them up to date",
                 len(stale),
                 current,
+            )
+        if old_values := sum(m.get("values") != VALUE_RULES for m in made_by):
+            log.warning(
+                "%d indexed documents were read with other value rules than this koubo's (%s), so a question asking "
+                "for a date or an amount may miss values they hold; run `koubo index` to bring them up to date",
+                old_values,
+                VALUE_RULES,
             )
         if self.embedder is not None and (older := sum(not indexed_by_current(m) for m in made_by)):
             log.warning(
