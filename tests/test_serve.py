@@ -142,6 +142,14 @@ def test_outline_and_clause(client: TestClient, ids: dict[str, str]) -> None:
     body = client.get(f"/api/documents/{ids[FY2026.name]}/outline").json()
     top = [n["path"] for n in body["outline"]]
     assert {"I", "II", "III", "IV"} <= set(top)
+
+    def paths(nodes: list[dict]) -> set[str]:
+        return {n["path"] for n in nodes} | {p for n in nodes for p in paths(n["children"])}
+
+    # items are nodes by default, as in `koubo outline --format json`; items=false leaves them out
+    assert "IV.1.(1).ロ.b.・1" in paths(body["outline"])
+    bare = client.get(f"/api/documents/{ids[FY2026.name]}/outline", params={"items": False}).json()["outline"]
+    assert "IV.1.(1).ロ.b.・1" not in paths(bare) and "IV.1.(1).ロ.b" in paths(bare)
     cid = _clause_id(client, ids[FY2026.name], "IV.1.(1)")
     clause = client.get(f"/api/clauses/{cid}").json()
     assert clause["clause_path"] == "IV.1.(1)"

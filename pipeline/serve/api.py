@@ -269,9 +269,10 @@ def api_documents(request: Request) -> dict[str, Any]:
 def api_outline(
     request: Request,
     doc_id: DocId,
-    items: Annotated[bool, Query(description="Include bullet and ① items.")] = False,
+    items: Annotated[bool, Query(description="Include bullet and ① items (as `koubo outline --format json`).")] = True,
 ) -> dict[str, Any]:
-    """Nodes ``{path, label, heading, level, text, pages, id, modalities, children}``; ``id`` is the clause id."""
+    """Nodes ``{path, label, heading, level, text, pages, id, modalities, children}``; ``id`` is the clause id. Items
+    (①, ・) are nodes too unless ``items=false``: a clause's ``text`` does not repeat its items."""
     lib = library(request)
     info = lib.document_info(doc_id)
     return {"document": document_record(info), "outline": outline_nodes(lib, doc_id, include_items=items)}
