@@ -315,10 +315,10 @@ def _fuse(
     dense: list[tuple[int, float]],
     sparse: list[tuple[int, float]],
     mode: SearchMode,
-    doc_of: dict[int, str],
+    doc_of: Mapping[int, str],
     named: set[str],
-    value_types: dict[int, frozenset[str]] | None = None,
-    asked: set[str] | None = None,
+    value_types: Mapping[int, frozenset[str]],
+    asked: set[str],
 ) -> list[tuple[int, float]]:
     if mode == "dense":
         return dense
@@ -328,13 +328,11 @@ def _fuse(
     for ranking, weight in ((dense, DENSE_WEIGHT), (sparse, SPARSE_WEIGHT)):
         for rank, (cid, _) in enumerate(ranking, start=1):
             fused[cid] = fused.get(cid, 0.0) + weight / (RRF_K + rank)
-    if named:
+    if named or asked:  # lifts, as shares of a first place: the call the question names, the value it asks for
         for cid in fused:
-            if doc_of.get(cid) in named:
+            if named and doc_of.get(cid) in named:
                 fused[cid] += CALL_BOOST / (RRF_K + 1)
-    if asked and value_types:
-        for cid in fused:
-            if asked & value_types.get(cid, frozenset()):
+            if asked and asked & value_types.get(cid, frozenset()):
                 fused[cid] += VALUE_BOOST / (RRF_K + 1)
     return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
 
