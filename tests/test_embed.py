@@ -427,3 +427,59 @@ def test_the_bf16_question_model_computes_what_autocast_does_and_shares_the_rest
     originals = {id(t) for t in (*model.parameters(), *model.buffers())}
     assert {id(t) for t in (*fast.parameters(), *fast.buffers())} <= originals  # nothing but the weights copied
     assert fast[0].tokenizer is model[0].tokenizer  # nor the tokenizer (250k words)
+
+
+def _benchmark_questions() -> list[str]:
+    return [
+        json.loads(line)["query"]
+        for f in sorted((ROOT / "tests/data").glob("search_queries*.jsonl"))
+        for line in f.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+
+
+@pytest.mark.slow
+def test_packed_questions_are_the_padded_pipelines_vectors(built_model: Path) -> None:
+    """This test ensures that questions encoded without their batch's padding (``PackedEncoder``) give the
+    sentence-transformers pipeline's vectors to float rounding, in fp32 and with the bf16 linear layers, for
+    batches of questions of different lengths and for a text longer than the model's window (truncated as the
+    pipeline truncates it), and that the embedder uses the packed encoder once it has passed its check."""
+    from pipeline.embed.bf16 import bf16_query_model
+    from pipeline.embed.embedder import PACKED_MIN_COSINE, load_embedder
+    from pipeline.embed.packed import PackedEncoder
+
+    questions = [*_benchmark_questions(), "再委託の上限額について。" * 200]
+    embedder = load_embedder(built_model.parent, query_precision="fp32")
+    model = embedder.model
+    # bf16 is emulated, and slow, on a CPU without it: one batch there
+    for m, texts in ((model, questions), (bf16_query_model(model), questions[:16])):
+        packed = PackedEncoder.of(m)
+        assert packed is not None
+        ref = m.encode(texts, prompt_name="query", normalize_embeddings=True, batch_size=16)
+        got = packed.encode(texts, prompt_name="query", batch_size=16)
+        assert got.shape == ref.shape == (len(texts), 384) and got.dtype == np.float32
+        assert float((ref * got).sum(axis=1).min()) >= PACKED_MIN_COSINE
+    lengths = {len(model.tokenizer("query: " + q)["input_ids"]) for q in questions[:16]}
+    assert len(lengths) > 5  # the batches really had padding to skip
+    assert embedder._packed_encoder(False) is not None
+    plain = model.encode(questions[:3], prompt_name="query", normalize_embeddings=True)
+    assert float(np.abs(embedder.encode_queries(questions[:3]) - plain).max()) < 1e-5
+
+
+@pytest.mark.slow
+def test_packed_encoder_refuses_a_model_it_does_not_reproduce(built_model: Path) -> None:
+    """This test ensures that the packed encoder is built only for what it reproduces: a BERT encoder with mean
+    pooling and normalisation; the same encoder with first-token pooling, or without normalisation, gets None."""
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.models import Normalize, Pooling
+
+    from pipeline.embed.embedder import load_embedder
+    from pipeline.embed.packed import PackedEncoder
+
+    model = load_embedder(built_model.parent, query_precision="fp32").model
+    transformer = model[0]
+    cls = SentenceTransformer(modules=[transformer, Pooling(384, pooling_mode="cls"), Normalize()], device="cpu")
+    unnormalised = SentenceTransformer(modules=[transformer, Pooling(384, pooling_mode="mean")], device="cpu")
+    assert PackedEncoder.of(model) is not None
+    assert PackedEncoder.of(cls) is None
+    assert PackedEncoder.of(unnormalised) is None

@@ -23,6 +23,8 @@ from pipeline.errors import ModelUnavailableError
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
+    from pipeline.embed.packed import PackedEncoder
+
 __all__ = ["E5Embedder", "QueryPrecision", "load_embedder", "native_bf16"]
 
 logger = logging.getLogger(__name__)
@@ -36,6 +38,9 @@ QUERY_BATCH = 64
 # its longest clauses, and tests/test_embed.py holds both to BF16_MIN_COSINE.
 QueryPrecision = Literal["auto", "fp32", "bf16"]
 BF16_MIN_COSINE = 0.9999  # the self-check on first use: below this, questions are encoded in fp32
+# Questions skip the padding of their batch in the linear layers (``pipeline.embed.packed``): the same
+# arithmetic, so the vectors agree with the plain pipeline's to float rounding; checked on first use.
+PACKED_MIN_COSINE = 0.99999
 _CHECK_QUESTIONS = (
     "再委託の上限は？", "情報セキュリティの要件", "令和8年度の公募で常駐支援者に求められる経験は？",
     "応募書類の提出期限はいつですか", "業務委託費 限度額 7,000万円",
@@ -69,6 +74,7 @@ class E5Embedder:
         self.dim = dim
         self._model: SentenceTransformer | None = None
         self._bf16_model: SentenceTransformer | None = None
+        self._packed: dict[bool, PackedEncoder | None] = {}  # by bf16: the packed encoder, None where it fails
         self._precision: Literal["fp32", "bf16"] | None = None if query_precision == "auto" else query_precision
         self._passage_precision: Literal["fp32", "bf16"] | None = (
             None if passage_precision == "auto" else passage_precision
@@ -105,6 +111,7 @@ class E5Embedder:
                     self._precision = "bf16"
                 else:
                     self._bf16_model = None  # not used: give its weights back
+                    self._packed.pop(True, None)
         return self._precision
 
     @property
@@ -122,12 +129,38 @@ class E5Embedder:
         return model
 
     def _encode(self, texts: list[str], *, bf16: bool) -> np.ndarray:
-        model = self._model_in(bf16)
-        vecs = model.encode(
+        packed = self._packed_encoder(bf16)
+        if packed is not None:
+            return packed.encode(texts, prompt_name="query", batch_size=QUERY_BATCH)
+        return self._encode_plain(texts, bf16=bf16)
+
+    def _encode_plain(self, texts: list[str], *, bf16: bool) -> np.ndarray:
+        vecs = self._model_in(bf16).encode(
             texts, prompt_name="query", normalize_embeddings=True, batch_size=QUERY_BATCH,
             convert_to_numpy=True, show_progress_bar=False,
         )  # fmt: skip
         return np.asarray(vecs, dtype=np.float32)
+
+    def _packed_encoder(self, bf16: bool) -> PackedEncoder | None:
+        """The padding-free encoder for the model in this precision, once it has given the plain pipeline's
+        vectors on the check questions (encoded together, so that padding is there to skip); else None."""
+        if bf16 not in self._packed:
+            from pipeline.embed.packed import PackedEncoder
+
+            packed = PackedEncoder.of(self._model_in(bf16))
+            if packed is not None:
+                ref = self._encode_plain(list(_CHECK_QUESTIONS), bf16=bf16)
+                try:
+                    got = packed.encode(list(_CHECK_QUESTIONS), prompt_name="query")
+                    agrees = float((ref * got).sum(axis=1).min()) >= PACKED_MIN_COSINE
+                except Exception as e:  # a model or torch the packed forward does not fit: the plain one works
+                    logger.warning("packed questions failed (%s: %s); encoding them padded", type(e).__name__, e)
+                    agrees = False
+                if not agrees:
+                    logger.warning("packed question vectors differ from the plain pipeline's; encoding them padded")
+                    packed = None
+            self._packed[bf16] = packed
+        return self._packed[bf16]
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(list(texts), bf16=self.query_precision == "bf16")
