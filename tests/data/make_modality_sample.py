@@ -126,6 +126,28 @@ excluding gold and fresh…fresh8:
 
 (With seed 9 the default exclusion set is gold and every modality_fresh*.jsonl present, fresh…fresh8 at the
 time; to redraw it now that fresh9 exists, name the nine files with --exclude.)
+
+fresh10 (tests/data/modality_fresh10.jsonl, 143 sentences) was drawn with seed 10, 13 per source, from the four
+calls and seven real PDFs fresh9 had sentences from, excluding gold and fresh…fresh9 (named, as the default set
+now also holds fresh10):
+
+  cd /work/main && .venv/bin/python tests/data/make_modality_sample.py --seed 10 --per-source 13 \
+    --source corpora/chiiki-dx/2025/chiiki-dx_fy2025_bansou-jigyosha_mri.txt \
+    --source corpora/chiiki-dx/2026/chiiki-dx_fy2026_bansou-jigyosha_nttdata-strategy.txt \
+    --source corpora/digital-jinzai/2026/digital-jinzai-platform_fy2026_meti.txt \
+    --source corpora/yorozu/2026/yorozu-shien-kyoten_fy2026_tohoku-meti.txt \
+    --source tests/data/realpdfs/mhlw_careerup_shikyu_yoryo_R7-04.pdf \
+    --source tests/data/realpdfs/mhlw_careerup_shikyu_yoryo_R7-07.pdf \
+    --source tests/data/realpdfs/mhlw_koyohoken_gyomu_50301_H28-01.pdf \
+    --source tests/data/realpdfs/mhlw_koyohoken_gyomu_50301_R7-10.pdf \
+    --source tests/data/realpdfs/mhlw_model_shugyo_kisoku_R5-07.pdf \
+    --source tests/data/realpdfs/mhlw_tsuchi_H26-11.pdf \
+    --source tests/data/realpdfs/tokyo_shiyousho_yamasaki_kasetsu_kariire.pdf \
+    --exclude modality_gold.jsonl --exclude modality_fresh.jsonl --exclude modality_fresh2.jsonl \
+    --exclude modality_fresh3.jsonl --exclude modality_fresh4.jsonl --exclude modality_fresh5.jsonl \
+    --exclude modality_fresh6.jsonl --exclude modality_fresh7.jsonl --exclude modality_fresh8.jsonl \
+    --exclude modality_fresh9.jsonl \
+    /tmp/exp/fresh10_unlabelled.jsonl
 """
 
 from __future__ import annotations
