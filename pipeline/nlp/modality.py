@@ -86,6 +86,12 @@ a banned act (three such sentences were read as prohibitions in the fourth to se
 ``modality_rules.v9``: what a cost does not include (「補助対象経費には消費税を含まないものとします」) is
 eligibility, a cost scope (guideline step 4), not a prohibition; no labelled sentence changes.
 
+``modality_rules.v10``: a grant manual's 「…に対しては、…の支給はしない」 and 「…に定める額を支給する」, a cost
+admitted (「…に限り、対象経費とします」), a cap stated as 「…を上限とします」, an entitlement written without a
+comma (「…者に対し支給する」) are eligibility; 「…場合があること」 is a possibility (none). Written from the errors of
+gold and fresh…fresh9 (9 sentences right that were wrong, none wrong that was right), before fresh10's errors
+were read.
+
 The rule set is versioned as :data:`MODALITY_RULES`; change the name whenever a
 change to the tables below can change an output.
 """
@@ -111,7 +117,7 @@ __all__ = [
     "subject_of",
 ]
 
-MODALITY_RULES = "modality_rules.v9"
+MODALITY_RULES = "modality_rules.v10"
 
 # Longest first, so that 伴走支援事業者 wins over 事業者 and 委託予定先 over 委託先.
 ACTORS: tuple[str, ...] = tuple(
@@ -240,7 +246,7 @@ RULES: tuple[tuple[str, Modality, re.Pattern[str]], ...] = tuple(
         ("none.assumption",     Modality.NONE, r"(?:想定|予定)(?:して|され|し)?(?:います|いる|おります|おり|です|である)" + _E),
         # 「…変更があった場合には、不採択となることがあります」: a conditional loss of a selection (v2.1)
         ("eligibility.may_lose", Modality.ELIGIBILITY, r"(?:不採択|採択(?:の)?取(?:り)?消し?|契約(?:の)?解除|対象外)と(?:なる|する)(?:場合|こと)が(?:あります|ある)" + _E),
-        ("none.possibility",    Modality.NONE, r"(?:場合|こと)[がも](?:あります|ある|あり得ます|ございます)" + _E),
+        ("none.possibility",    Modality.NONE, r"(?:場合|こと)[がも](?:あります|ある|あり得ます|ございます)(?:こと)?" + _E),
         ("none.not_necessarily", Modality.NONE, r"わけ(?:では|で)(?:ありません|ない)" + _E),
         ("none.purpose",        Modality.NONE, r"(?:を|が)目的と(?:する|します|している|しています)" + _E),
         ("none.definition",     Modality.NONE, r"(?<!者を)(?<!者と)(?:を|と)いう" + _E),
@@ -276,6 +282,10 @@ RULES: tuple[tuple[str, Modality, re.Pattern[str]], ...] = tuple(
          r"|^[^：:、。\s]{0,6}(?:対象|資格)者?\s*[：:]"),
         ("eligibility.disqualify", Modality.ELIGIBILITY, r"欠格|無効と(?:します|する|なります)|(?:応募|申請|提案)は(?:受け付け|受付|受理し)(?:ません|ない)"),
         ("eligibility.not_selected", Modality.ELIGIBILITY, r"(?:委託予定先|採択|選定|支給|補助)(?:の対象)?と(?:しません|しない|なりません|ならない)" + _E),
+        # 「…の支給を受けた事業主に対しては、…助成金の支給はしない」: who a grant is not paid to
+        ("eligibility.not_paid", Modality.ELIGIBILITY, r"支給(?:は|を)?(?:しない|しません|行わない|行いません)(?:もの(?:と(?:する|します))?|こと)?" + _E),
+        # 「…に定める額を支給する」「…円を支給する」: how much a grant pays
+        ("eligibility.amount_paid", Modality.ELIGIBILITY, r"(?:額|円)を支給(?:する|します)(?:もの(?:と(?:する|します))?)?" + _E),
         ("eligibility.requirements", Modality.ELIGIBILITY, r"要件を(?:全て|すべて)?満たす"),
         ("eligibility.limited", Modality.ELIGIBILITY, r"に限(?:ります|る|り(?:です|ます)?|らせて(?:頂|いただ)きます|定(?:します|する|されます))" + _E),
         ("eligibility.excluded", Modality.ELIGIBILITY, r"(?:を除く|を除きます|対象外(?:です|とします|とする|となります|となる)?|対象と(?:なりません|しません|ならない|しない))" + _E),
@@ -289,11 +299,15 @@ RULES: tuple[tuple[str, Modality, re.Pattern[str]], ...] = tuple(
         # 「主に支援対象者は、…とします」「本事業の対象とする経費は、…のとおりです」: what the target is
         ("eligibility.target_topic", Modality.ELIGIBILITY, r"^[^。、]{0,30}?(?:対象者|支援対象|対象経費|対象事業者|対象となる[^、。は]{1,12}|対象とする[^、。は]{1,12}|の対象)は[、，][^。]*(?:とします|とする|です|である|となります)" + _E),
         ("eligibility.can_be_target", Modality.ELIGIBILITY, r"対象とすることができる(?:こと)?" + _E),
+        # 「…と認める場合に限り、対象経費とします」
+        ("eligibility.cost_target", Modality.ELIGIBILITY, r"対象経費と(?:します|する|なります|なる|しません|しない)" + _E),
         ("eligibility.target",  Modality.ELIGIBILITY, r"(?:を|の)対象と(?:します|する|しています|なる(?:こと)?|なります|すること(?:ができる(?:こと)?)?)" + _E),
         ("eligibility.select",  Modality.ELIGIBILITY, r"満たす[^。]*を選定(?:します|する)" + _E),
         # 「都道府県・市区町村の費用負担はありません」「応募に要する一切の費用は、応募者において負担していただきます」
         ("eligibility.cost_borne", Modality.ELIGIBILITY, r"(?:費用|経費|手数料)[^。]*負担(?:は(?:ありません|ない|生じません)|して(?:いただきます|いただく|ください)|となります|とします)" + _E),
         # 「事業規模の上限が5000万円となります」「…の支給申請上限人数は、…名までとする」: a cap on how much or how many
+        # 「予算規模：182,000千円（税込み）を上限とします」
+        ("eligibility.cap_as",  Modality.ELIGIBILITY, r"を上限と(?:します|する|なります|なる)(?:こと)?" + _E),
         ("eligibility.cap",     Modality.ELIGIBILITY, r"上限(?:額|人数|件数|数)?(?:は|が)[、，]?[^。]*(?:となります|とします|とする|です|である|まで)" + _E),
         # 「支払額は、委託契約額の範囲内で、事業に要した費用の合計となります」: how much of the costs is paid (v2.2)
         ("eligibility.payment", Modality.ELIGIBILITY, r"支払(?:額|金額)は[、，]?[^。]*(?:範囲内|上限|限度|以内)"),
@@ -306,7 +320,7 @@ RULES: tuple[tuple[str, Modality, re.Pattern[str]], ...] = tuple(
         # 「次のイ又はロのいずれかに該当すること」: meeting a criterion is a state, never an act
         ("eligibility.meets",   Modality.ELIGIBILITY, r"いずれか(?:に|の)?該当(?:する|しない)(?:こと|もの|者)" + _E),
         # 「…出勤した労働者に対しては、１０日の年次有給休暇を与える」: an entitlement under a condition
-        ("eligibility.entitlement", Modality.ELIGIBILITY, r"(?:者|労働者|事業主)に対(?:して|しては|し)[、，][^。]*(?:与える|支給する|付与する|支給します|付与します)" + _E),
+        ("eligibility.entitlement", Modality.ELIGIBILITY, r"(?:者|労働者|事業主)に対(?:して|しては|し)[、，]?[^。]*(?:与える|支給する|付与する|支給します|付与します)" + _E),
         # 「この基準は、次のいずれかに該当する場合に適用する」: which cases qualify
         ("eligibility.applies_when", Modality.ELIGIBILITY, r"該当する場合に(?:適用|限り)"),
         ("eligibility.not_accepted", Modality.ELIGIBILITY, r"者による(?:応募|申請|提案)は[^。]*(?:受け付け|受理し)(?:ません|ない)" + _E),
