@@ -9,9 +9,9 @@ together in its encoder processes (``--encoders 2``, the default).
 
 Two question streams:
 
-- ``distinct``: every request asks a question the server has not seen (the 163 benchmark questions, each
+- ``distinct``: every request asks a question the server has not seen (the benchmark questions of every query set, each
   time with a new number appended), so the question-vector cache never helps: the worst case;
-- ``repeated``: the 163 questions over and over, as a busy office might (the cache answers most).
+- ``repeated``: the same questions over and over, as a busy office might (the cache answers most).
 
 The clients run in this process and share the two cores with the server, as they would on one laptop.
 
