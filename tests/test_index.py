@@ -433,7 +433,7 @@ def test_ivf_recall_against_exact() -> None:
 QUERY_SETS = [
     "search_queries.jsonl", "search_queries_heldout.jsonl", "search_queries_heldout2.jsonl",
     "search_queries_heldout3.jsonl", "search_queries_heldout4.jsonl", "search_queries_heldout5.jsonl",
-    "search_queries_heldout6.jsonl",
+    "search_queries_heldout6.jsonl", "search_queries_heldout7.jsonl",
 ]  # fmt: skip
 
 
