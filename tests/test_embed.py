@@ -478,8 +478,42 @@ def test_packed_encoder_refuses_a_model_it_does_not_reproduce(built_model: Path)
 
     model = load_embedder(built_model.parent, query_precision="fp32").model
     transformer = model[0]
-    cls = SentenceTransformer(modules=[transformer, Pooling(384, pooling_mode="cls"), Normalize()], device="cpu")
-    unnormalised = SentenceTransformer(modules=[transformer, Pooling(384, pooling_mode="mean")], device="cpu")
+
+    def made_of(*modules: Any) -> Any:
+        return SentenceTransformer(modules=[transformer, *modules], device="cpu")
+
+    mean = Pooling(384, pooling_mode="mean")
     assert PackedEncoder.of(model) is not None
-    assert PackedEncoder.of(cls) is None
-    assert PackedEncoder.of(unnormalised) is None
+    assert PackedEncoder.of(made_of(mean, Normalize())) is not None
+    assert PackedEncoder.of(made_of(Pooling(384, pooling_mode="cls"), Normalize())) is None
+    assert PackedEncoder.of(made_of(Pooling(384, pooling_mode="mean", include_prompt=False), Normalize())) is None
+    assert PackedEncoder.of(made_of(mean)) is None  # not normalised
+    assert PackedEncoder.of(made_of(mean, Pooling(384, pooling_mode="mean"))) is None  # something else last
+
+
+@pytest.mark.slow
+def test_a_packed_encoder_that_fails_its_check_is_not_used(built_model: Path, monkeypatch, caplog) -> None:
+    """This test ensures that a packed encoder that raises, or gives other vectors, is set aside with one warning
+    and the questions are encoded by the plain pipeline, with the same vectors as without packing."""
+    from pipeline.embed.embedder import load_embedder
+    from pipeline.embed.packed import PackedEncoder
+
+    questions = ["再委託の上限は？", "令和8年度の公募で常駐支援者に求められる経験は？"]
+
+    def broken(self: Any, texts: Any, **kw: Any) -> Any:
+        raise RuntimeError("no such kernel")
+
+    def wrong(self: Any, texts: Any, **kw: Any) -> Any:
+        return np.eye(len(texts), 384, dtype=np.float32)
+
+    for fake, says in ((broken, "packed questions failed"), (wrong, "differ from the plain pipeline")):
+        monkeypatch.setattr(PackedEncoder, "encode", fake)
+        caplog.clear()
+        embedder = load_embedder(built_model.parent, query_precision="fp32")
+        got = embedder.encode_queries(questions)
+        assert embedder._packed[False] is None
+        assert [r.getMessage() for r in caplog.records if "packed" in r.getMessage()] == [
+            next(r.getMessage() for r in caplog.records if says in r.getMessage())
+        ]
+        plain = embedder.model.encode(questions, prompt_name="query", normalize_embeddings=True)
+        assert float(np.abs(got - plain).max()) < 1e-6

@@ -240,8 +240,11 @@ V10_CASES: list[tuple[str, str | None, str | None, Modality]] = [
     ("1件あたりの委託額は5,000万円（税込）を上限とします。", None, "応募者", EL),
     ("第２０条 家族手当は、扶養家族を有する労働者に対し支給する。", None, "会社", EL),
     ("また、内容によっては、追加の審査が必要になる場合があること。", None, "申請者", NO),
-    # not a grant being withheld: a duty not to pay in advance is still the reader's
-    ("委託費の前払いは、事務局の承認なく行わないこと。", None, "受託者", PR),
+    # not a grant withheld or its amount: the reader's own bans and duties about paying
+    ("受託者は、事務局の承認なく謝金の支給を行わないこと。", None, "受託者", PR),
+    ("受託者は、同一の講師に対して謝金を二重に支給しないこと。", None, "受託者", PR),
+    ("受託者は、講師に対し、別表に定める額を支給するものとする。", None, "受託者", OB),
+    ("審査の結果によっては、不採択となる場合があること。", None, "応募者", EL),
 ]
 # fmt: on
 

@@ -152,13 +152,13 @@ class E5Embedder:
                 ref = self._encode_plain(list(_CHECK_QUESTIONS), bf16=bf16)
                 try:
                     got = packed.encode(list(_CHECK_QUESTIONS), prompt_name="query")
-                    agrees = float((ref * got).sum(axis=1).min()) >= PACKED_MIN_COSINE
                 except Exception as e:  # a model or torch the packed forward does not fit: the plain one works
                     logger.warning("packed questions failed (%s: %s); encoding them padded", type(e).__name__, e)
-                    agrees = False
-                if not agrees:
-                    logger.warning("packed question vectors differ from the plain pipeline's; encoding them padded")
                     packed = None
+                else:
+                    if float((ref * got).sum(axis=1).min()) < PACKED_MIN_COSINE:
+                        logger.warning("packed question vectors differ from the plain pipeline's; encoding them padded")
+                        packed = None
             self._packed[bf16] = packed
         return self._packed[bf16]
 

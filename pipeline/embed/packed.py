@@ -42,6 +42,15 @@ def _part(module: Any, dotted: str) -> Any:
     return module
 
 
+def _mean_pooling(config: dict[str, Any]) -> bool:
+    """Whether a Pooling module's config is mean pooling alone: ``pooling_mode`` in sentence-transformers 6,
+    one ``pooling_mode_*_tokens`` flag per mode before it."""
+    if "pooling_mode" in config:
+        return bool(config["pooling_mode"] == "mean")
+    modes = {k for k, v in config.items() if k.startswith("pooling_mode_") and v}
+    return modes == {"pooling_mode_mean_tokens"}
+
+
 class PackedEncoder:
     """Encodes texts with a sentence-transformers BERT model, skipping the padding in the linear layers.
 
@@ -70,7 +79,7 @@ class PackedEncoder:
         if (
             bert is None
             or type(normalize).__name__ != "Normalize"
-            or config.get("pooling_mode") != "mean"
+            or not _mean_pooling(config)
             or config.get("include_prompt", True) is not True
             or getattr(bert, "embeddings", None) is None
             or _part(bert, "encoder.layer") is None

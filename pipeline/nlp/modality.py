@@ -89,7 +89,7 @@ eligibility, a cost scope (guideline step 4), not a prohibition; no labelled sen
 ``modality_rules.v10``: a grant manual's 「…に対しては、…の支給はしない」 and 「…に定める額を支給する」, a cost
 admitted (「…に限り、対象経費とします」), a cap stated as 「…を上限とします」, an entitlement written without a
 comma (「…者に対し支給する」) are eligibility; 「…場合があること」 is a possibility (none). Written from the errors of
-gold and fresh…fresh9 (9 sentences right that were wrong, none wrong that was right), before fresh10's errors
+gold and fresh…fresh9 (8 sentences right that were wrong, none wrong that was right), before fresh10's errors
 were read.
 
 The rule set is versioned as :data:`MODALITY_RULES`; change the name whenever a
@@ -245,7 +245,7 @@ RULES: tuple[tuple[str, Modality, re.Pattern[str]], ...] = tuple(
         ("eligibility.profile", Modality.ELIGIBILITY, r"^[^。]{0,40}?(?:者|人材|ーター|法人|企業)(?:等)?は、?[^。]*?(?:(?:者|事業者|企業|法人|団体|機関|人材|候補|ベンダ)(?:等)?|「」)を想定(?:して|し)?(?:います|いる|します|する|しております|おります)?" + _E),
         ("none.assumption",     Modality.NONE, r"(?:想定|予定)(?:して|され|し)?(?:います|いる|おります|おり|です|である)" + _E),
         # 「…変更があった場合には、不採択となることがあります」: a conditional loss of a selection (v2.1)
-        ("eligibility.may_lose", Modality.ELIGIBILITY, r"(?:不採択|採択(?:の)?取(?:り)?消し?|契約(?:の)?解除|対象外)と(?:なる|する)(?:場合|こと)が(?:あります|ある)" + _E),
+        ("eligibility.may_lose", Modality.ELIGIBILITY, r"(?:不採択|採択(?:の)?取(?:り)?消し?|契約(?:の)?解除|対象外)と(?:なる|する)(?:場合|こと)が(?:あります|ある)(?:こと)?" + _E),
         ("none.possibility",    Modality.NONE, r"(?:場合|こと)[がも](?:あります|ある|あり得ます|ございます)(?:こと)?" + _E),
         ("none.not_necessarily", Modality.NONE, r"わけ(?:では|で)(?:ありません|ない)" + _E),
         ("none.purpose",        Modality.NONE, r"(?:を|が)目的と(?:する|します|している|しています)" + _E),
@@ -282,10 +282,12 @@ RULES: tuple[tuple[str, Modality, re.Pattern[str]], ...] = tuple(
          r"|^[^：:、。\s]{0,6}(?:対象|資格)者?\s*[：:]"),
         ("eligibility.disqualify", Modality.ELIGIBILITY, r"欠格|無効と(?:します|する|なります)|(?:応募|申請|提案)は(?:受け付け|受付|受理し)(?:ません|ない)"),
         ("eligibility.not_selected", Modality.ELIGIBILITY, r"(?:委託予定先|採択|選定|支給|補助)(?:の対象)?と(?:しません|しない|なりません|ならない)" + _E),
-        # 「…の支給を受けた事業主に対しては、…助成金の支給はしない」: who a grant is not paid to
-        ("eligibility.not_paid", Modality.ELIGIBILITY, r"支給(?:は|を)?(?:しない|しません|行わない|行いません)(?:もの(?:と(?:する|します))?|こと)?" + _E),
-        # 「…に定める額を支給する」「…円を支給する」: how much a grant pays
-        ("eligibility.amount_paid", Modality.ELIGIBILITY, r"(?:額|円)を支給(?:する|します)(?:もの(?:と(?:する|します))?)?" + _E),
+        # 「…の支給を受けた事業主に対しては、…助成金の支給はしない」: who a grant is not paid to (a grant or 「に対しては」
+        # must be named: 「受託者は、謝金を支給しないものとする」 and 〜支給しないこと are the reader's bans)
+        ("eligibility.not_paid", Modality.ELIGIBILITY, r"(?:に対しては|助成金|奨励金|給付金)[^。]*支給(?:は|を)?(?:しない|しません|行わない|行いません)(?:ものと(?:する|します))?" + _E),
+        # 「次のイ又はロに掲げる区分に応じ、それぞれ当該区分に定める額を支給する」: how much a grant pays (not
+        # 「受託者は、講師に対し、別表に定める額を支給するものとする」, a duty)
+        ("eligibility.amount_paid", Modality.ELIGIBILITY, r"(?:に応じ|区分)[^。]*(?:額|円)を支給(?:する|します)" + _E),
         ("eligibility.requirements", Modality.ELIGIBILITY, r"要件を(?:全て|すべて)?満たす"),
         ("eligibility.limited", Modality.ELIGIBILITY, r"に限(?:ります|る|り(?:です|ます)?|らせて(?:頂|いただ)きます|定(?:します|する|されます))" + _E),
         ("eligibility.excluded", Modality.ELIGIBILITY, r"(?:を除く|を除きます|対象外(?:です|とします|とする|となります|となる)?|対象と(?:なりません|しません|ならない|しない))" + _E),
