@@ -30,7 +30,8 @@ __all__ = ["PackedEncoder"]
 # What a layer must have for the packed forward to run it as the library would.
 _LAYER_PARTS = (
     "attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense",
-    "attention.output.LayerNorm", "intermediate.dense", "output.dense", "output.LayerNorm",
+    "attention.output.LayerNorm", "intermediate.dense", "intermediate.intermediate_act_fn", "output.dense",
+    "output.LayerNorm",
 )  # fmt: skip
 
 
@@ -88,8 +89,6 @@ class PackedEncoder:
             return None
         for layer in bert.encoder.layer:
             if any(_part(layer, p) is None for p in _LAYER_PARTS) or getattr(layer, "is_decoder", False):
-                return None
-            if _part(layer, "intermediate.intermediate_act_fn") is None:
                 return None
         return cls(model, bert)
 
