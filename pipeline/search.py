@@ -14,7 +14,8 @@ against each call's label, and by fiscal year (「令和8年度の…」, which 
 among them) — also lifts that call's clauses by ``CALL_BOOST / (RRF_K + 1)``,
 and a question asking for a kind of value (「いつまでに？」「いくら？」「何件？」
 「問い合わせ先は？」) lifts the clauses that state a value of that kind (a date,
-an amount, a count, an address) by ``VALUE_BOOST / (RRF_K + 1)``.
+an amount, a count, an address) by ``VALUE_BOOST / (RRF_K + 1)``. The clauses of a case annex (one
+region's wishes among fourteen alike) count ``CASE_WEIGHT`` of their score unless the question names the case.
 Filters restrict both lists before ranking, so a filtered search still returns
 its ``k`` best.
 """
@@ -41,8 +42,8 @@ from pipeline.ingest.normalize import to_text
 from pipeline.nlp.values import ERA_BASE
 
 __all__ = [
-    "CANDIDATES", "RRF_K", "SearchFilters", "SearchMode", "fiscal_years_named", "hit_record", "search", "search_many",
-    "snippet_start", "synonym_table", "synonyms_in", "values_asked",
+    "CANDIDATES", "CASE_WEIGHT", "RRF_K", "SearchFilters", "SearchMode", "fiscal_years_named", "hit_record", "search",
+    "search_many", "snippet_start", "synonym_table", "synonyms_in", "values_asked",
 ]  # fmt: skip
 
 SearchMode = Literal["hybrid", "dense", "sparse"]
@@ -63,6 +64,11 @@ CALL_BOOST = 0.5
 # A question asking for a kind of value (「いつまでに？」 a date, 「いくら？」 an amount) lifts the clauses that
 # state one by this share of a first place (see values_asked).
 VALUE_BOOST = 0.5
+# The clauses of a case annex (one region's 「希望する伴走支援について（長野県）」 of fourteen; pipeline.index.cases)
+# weigh this much in hybrid search unless the question names the case: a general question is answered by the
+# call's rules, not by one applicant's wishes. Chosen on the eight query sets (413 questions, hybrid recall@5
+# pooled): 1.0 (none) 0.838, 0.7 0.852, 0.6 0.857, 0.5 0.862 (recall@1 lower: 0.644 against 0.651), 0.4 0.852.
+CASE_WEIGHT = 0.6
 CALL_MIN_SCORE = 1.0  # BM25 score of the question against a call's label needed to count as naming it
 # Everyday words and phrases for the terms calls use (「下請け」 → 再委託, 「持ち出し」 → 負担), in synonyms.tsv beside
 # this module. Versioned: a change there changes rankings.
@@ -197,10 +203,14 @@ def search_many(
     # whose titles use them (募集要領)
     named = _named_calls(index, queries, own_tokens) if mode == "hybrid" else [set() for _ in queries]
     asked = [values_asked(q) if mode == "hybrid" else set() for q in queries]
+    cases = index.cases if mode == "hybrid" else None
     ranked = [
-        _fuse(d, s, mode, index.clause_docs if calls else {}, calls, index.value_types if kinds else {}, kinds)[:k]
-        for d, s, calls, kinds in zip(dense_lists, sparse_lists, named, asked, strict=True)
-    ]
+        _fuse(
+            d, s, mode, index.clause_docs if calls else {}, calls, index.value_types if kinds else {}, kinds,
+            cases.of_clause if cases else {}, cases.named_in(q) if cases else frozenset(),
+        )[:k]
+        for q, d, s, calls, kinds in zip(queries, dense_lists, sparse_lists, named, asked, strict=True)
+    ]  # fmt: skip
     # the call terms a question's everyday words stand for are marked too: a hit for 「下請け」 shows its 「再委託」
     marked = [_words(q) | {t for t in syn if len(t) >= 2} for q, syn in zip(queries, synonyms, strict=True)]
     return _hits(index, ranked, dense_lists, sparse_lists, marked, best_sentences)
@@ -319,6 +329,8 @@ def _fuse(
     named: set[str],
     value_types: Mapping[int, frozenset[str]],
     asked: set[str],
+    case_of: Mapping[int, str],
+    named_cases: frozenset[str],
 ) -> list[tuple[int, float]]:
     if mode == "dense":
         return dense
@@ -334,6 +346,11 @@ def _fuse(
                 fused[cid] += CALL_BOOST / (RRF_K + 1)
             if asked and asked & value_types.get(cid, frozenset()):
                 fused[cid] += VALUE_BOOST / (RRF_K + 1)
+    if case_of:  # one case's clauses, unless the question names that case
+        for cid in fused:
+            case = case_of.get(cid)
+            if case is not None and case not in named_cases:
+                fused[cid] *= CASE_WEIGHT
     return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
 
 

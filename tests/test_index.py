@@ -17,15 +17,17 @@ import numpy as np
 import pytest
 
 from conftest import CORPORA, FakeEmbedder
-from pipeline.document import Document, Modality
+from pipeline.document import Document, Hit, Modality
 from pipeline.errors import IndexMismatchError, ModelUnavailableError
 from pipeline.index import ClauseIndex, indexed_by_current, passage_text
+from pipeline.index.cases import find_cases
 from pipeline.index.dense import VectorIndex
 from pipeline.index.sparse import BM25, tokenize
 from pipeline.index.store import SENTENCE_ID_BASE, STORE_SCHEMA_VERSION, iter_clause_rows, sentence_passages
 from pipeline.ingest import ingest_path, load_manifest
 from pipeline.nlp import find_requirements
 from pipeline.search import (
+    CASE_WEIGHT,
     RRF_K,
     VALUE_BOOST,
     SearchFilters,
@@ -62,6 +64,13 @@ def index(tmp_path: Path, docs: dict[Path, Document]) -> ClauseIndex:
         assert ix.add(d) == "added"
     ix.save()
     return ix
+
+
+def fused_score(index: ClauseIndex, h: Hit, lift: float = 0.0) -> float:
+    """What hybrid search scores a hit: its reciprocal ranks summed, plus ``lift``, times CASE_WEIGHT for a clause
+    of a case annex (none of the questions using this helper names a case)."""
+    rrf = sum(1 / (RRF_K + r) for r in (h.dense_rank, h.sparse_rank) if r is not None)
+    return (rrf + lift) * (CASE_WEIGHT if h.clause_id in index.cases.of_clause else 1.0)
 
 
 def _ids(ix: ClauseIndex) -> dict[str, list[int]]:
@@ -304,8 +313,7 @@ def test_hybrid_fuses_both_lists(index: ClauseIndex) -> None:
     hits = search(index, "再委託の上限", k=10, mode="hybrid")
     assert hits == sorted(hits, key=lambda h: -h.score)
     for h in hits:
-        expected = sum(1 / (RRF_K + r) for r in (h.dense_rank, h.sparse_rank) if r is not None)
-        assert h.score == pytest.approx(expected)
+        assert h.score == pytest.approx(fused_score(index, h))
     assert any(h.dense_rank and h.sparse_rank for h in hits)
 
 
@@ -348,9 +356,8 @@ def test_a_question_asking_when_lifts_the_clauses_that_state_a_date(
     hits = search(index, question, k=10, mode="hybrid")
     lifted = []
     for h in hits:
-        rrf = sum(1 / (RRF_K + r) for r in (h.dense_rank, h.sparse_rank) if r is not None)
         has_date = "date" in index.value_types.get(h.clause_id, frozenset())
-        assert h.score == pytest.approx(rrf + (VALUE_BOOST / (RRF_K + 1) if has_date else 0.0))
+        assert h.score == pytest.approx(fused_score(index, h, VALUE_BOOST / (RRF_K + 1) if has_date else 0.0))
         if has_date:
             lifted.append(h)
     deadline = next(h for h in lifted if h.clause_path == "IV.5.【質問票提出要領】.(2)")
@@ -360,7 +367,7 @@ def test_a_question_asking_when_lifts_the_clauses_that_state_a_date(
     assert hits.index(deadline) < unlifted.index(deadline.clause_id)
     monkeypatch.undo()
     for h in search(index, "質問票を出せばいい？", k=10, mode="hybrid"):  # asks for no value: nothing lifted
-        assert h.score == pytest.approx(sum(1 / (RRF_K + r) for r in (h.dense_rank, h.sparse_rank) if r is not None))
+        assert h.score == pytest.approx(fused_score(index, h))
 
 
 @pytest.mark.parametrize(
@@ -433,7 +440,7 @@ def test_ivf_recall_against_exact() -> None:
 QUERY_SETS = [
     "search_queries.jsonl", "search_queries_heldout.jsonl", "search_queries_heldout2.jsonl",
     "search_queries_heldout3.jsonl", "search_queries_heldout4.jsonl", "search_queries_heldout5.jsonl",
-    "search_queries_heldout6.jsonl", "search_queries_heldout7.jsonl",
+    "search_queries_heldout6.jsonl", "search_queries_heldout7.jsonl", "search_queries_heldout8.jsonl",
 ]  # fmt: skip
 
 
@@ -490,7 +497,7 @@ def test_only_the_words_that_set_a_call_apart_name_it(index: ClauseIndex) -> Non
     fy2026 = next(d for d in docs if d.fiscal_year == 2026 and d.programme == "chiiki-dx")
     assert "伴走" in tokenize(fy2026.title or "") and "伴走" not in labels.vocab
     for h in search(index, "伴走支援の常駐支援者の要件は？", k=10):  # no call lifted: plain fusion scores
-        assert h.score == pytest.approx(sum(1 / (RRF_K + r) for r in (h.dense_rank, h.sparse_rank) if r is not None))
+        assert h.score == pytest.approx(fused_score(index, h))
 
 
 def test_a_document_indexed_without_a_model_is_not_counted_as_embedded(
@@ -590,9 +597,8 @@ def test_synonym_terms_do_not_name_a_call(index: ClauseIndex) -> None:
     question = "提案書はいつまでに出す？"
     assert any("募集" in t for t in synonyms_in(question))
     for h in search(index, question, k=10, mode="hybrid"):
-        rrf = sum(1 / (RRF_K + r) for r in (h.dense_rank, h.sparse_rank) if r is not None)
         lift = VALUE_BOOST / (RRF_K + 1) if "date" in index.value_types.get(h.clause_id, frozenset()) else 0.0
-        assert h.score == pytest.approx(rrf + lift)
+        assert h.score == pytest.approx(fused_score(index, h, lift))
 
 
 def test_value_kinds_follow_a_document_indexed_again(index: ClauseIndex, docs: dict[Path, Document]) -> None:
@@ -606,3 +612,63 @@ def test_value_kinds_follow_a_document_indexed_again(index: ClauseIndex, docs: d
     index.add(doc)
     assert index.value_types == index.store.value_types()
     assert len(index.value_types) == len(before) and set(index.value_types) != set(before)
+
+
+def test_the_fy2025_calls_regional_annexes_are_cases(index: ClauseIndex, docs: dict[Path, Document]) -> None:
+    """This test ensures that the fourteen 「希望する伴走支援について（…県）」 annexes of the FY2025 call are found as
+    cases, each named by its region with and without 県/府, with every clause under them, and that no other
+    clause of the four calls is: not the FY2025 call's 別添2/別添3, nor any annex of the FY2026 call."""
+    cases = index.cases
+    fy2025 = docs[FY2025].id
+    assert sorted(cases.names) == sorted(f"{fy2025}:別添1-{n}" for n in range(1, 15))
+    assert cases.names[f"{fy2025}:別添1-6"] == ("長野県", "長野")
+    assert cases.names[f"{fy2025}:別添1-7"] == ("京都府", "京都")
+    paths = dict(index.store.db.execute("SELECT id, path FROM clauses").fetchall())
+    docs_of = index.clause_docs
+    in_cases = {cid for cid, p in paths.items() if docs_of[cid] == fy2025 and p.split(".")[0].startswith("別添1-")}
+    assert len(in_cases) > 500 and set(cases.of_clause) == in_cases
+    assert all(cases.of_clause[cid] == f"{fy2025}:" + paths[cid].split(".")[0] for cid in in_cases)
+    assert cases.named_in("長野県の案件では常駐者に週何日来てほしい？") == {f"{fy2025}:別添1-6"}
+    assert cases.named_in("沖縄と宮崎の案件") == {f"{fy2025}:別添1-14", f"{fy2025}:別添1-13"}
+    assert cases.named_in("県だけで申し込める？") == frozenset()
+
+
+@pytest.mark.parametrize(
+    "headings",
+    [
+        ["申請書", "誓約書", "役員名簿"],  # forms: different subjects
+        ["希望する支援（宮城県）", "希望する支援（栃木県）"],  # two are not a run of cases
+        ["希望する支援（宮城県）", "希望する支援（宮城県）", "希望する支援（栃木県）"],  # a name twice
+        ["希望する支援（宮城県）", "実施体制（栃木県）", "希望する支援（新潟県）"],  # not the same heading
+    ],
+)
+def test_annexes_that_are_not_cases(headings: list[str]) -> None:
+    """This test ensures that sibling annexes are cases only when three or more share one heading apart from a
+    different bracketed name."""
+    rows = [(i, "d", f"様式1-{i}", h, 1) for i, h in enumerate(headings, start=1)]
+    assert find_cases(rows).of_clause == {}
+    same = [(i, "d", f"別紙2-{i}", f"希望する支援（{p}）", 1) for i, p in enumerate(["宮城県", "栃木県", "北海道"], 1)]
+    found = find_cases([*same, (9, "d", "別紙2-1.4.(1)", "課題", 3), (10, "d", "別紙3", "（参考）", 1)])
+    assert found.of_clause == {1: "d:別紙2-1", 2: "d:別紙2-2", 3: "d:別紙2-3", 9: "d:別紙2-1"}
+    assert found.names["d:別紙2-3"] == ("北海道",)
+
+
+def test_hybrid_weighs_case_clauses_down_unless_the_question_names_the_case(index: ClauseIndex) -> None:
+    """This test ensures that in hybrid search a case annex's clause scores CASE_WEIGHT of its fused score, so
+    that a general question about receiving the experts finds the call's rule before fourteen regions' wishes,
+    while a question naming 長野県 keeps the 長野県 annex at its full score (and only that annex)."""
+    cases = index.cases
+
+    def rrf(h: Hit) -> float:
+        return sum(1 / (RRF_K + r) for r in (h.dense_rank, h.sparse_rank) if r is not None)
+
+    general = search(index, "派遣される専門家の受け入れ体制", k=30, mode="hybrid")
+    named = search(index, "長野県 派遣される専門家の受け入れ体制", k=30, mode="hybrid")
+    assert any(h.clause_id in cases.of_clause for h in general)
+    for h in general:
+        weight = CASE_WEIGHT if h.clause_id in cases.of_clause else 1.0
+        assert h.score == pytest.approx(weight * rrf(h))
+    nagano = [h for h in named if h.clause_path.startswith("別添1-6.")]
+    assert nagano and all(h.score == pytest.approx(rrf(h)) for h in nagano)
+    others = [h for h in named if h.clause_id in cases.of_clause and not h.clause_path.startswith("別添1-6.")]
+    assert all(h.score == pytest.approx(CASE_WEIGHT * rrf(h)) for h in others)

@@ -28,6 +28,7 @@ import numpy as np
 
 from pipeline.document import Clause, Document, SourceFile
 from pipeline.errors import IndexMismatchError
+from pipeline.index.cases import Cases, find_cases
 from pipeline.index.dense import IndexKind, VectorIndex
 from pipeline.index.sparse import BM25, TOKENIZER, tokenize
 from pipeline.index.store import (
@@ -275,6 +276,12 @@ class ClauseIndex:
         return docs, BM25([[t for t in toks if names[t]] for toks in labels])
 
     @cached_property
+    def cases(self) -> Cases:
+        """The clauses of case annexes (one region's 「希望する伴走支援について（長野県）」 of fourteen), which
+        search weighs down unless the question names the case (:mod:`pipeline.index.cases`)."""
+        return find_cases(self.store.clause_outline())
+
+    @cached_property
     def value_types(self) -> dict[int, frozenset[str]]:
         """The kinds of value each clause states (clause id → {"date", "amount", …}): what a question asking
         「いつまで」 or 「いくら」 looks for."""
@@ -396,9 +403,9 @@ class ClauseIndex:
         return True
 
     def _forget(self) -> None:
-        """Drop what is derived from the store (BM25, call labels, documents, value kinds): the next search rebuilds
-        it."""
-        for derived in ("_bm25", "call_labels", "_documents", "sentence_owners", "value_types"):
+        """Drop what is derived from the store (BM25, call labels, documents, value kinds, case annexes): the next
+        search rebuilds it."""
+        for derived in ("_bm25", "call_labels", "_documents", "sentence_owners", "value_types", "cases"):
             self.__dict__.pop(derived, None)
 
     def save(self) -> None:

@@ -483,6 +483,11 @@ class Store:
     def document(self, doc_id: str) -> IndexedDocument | None:
         return next((d for d in self.documents() if d.id == doc_id), None)
 
+    def clause_outline(self) -> list[tuple[int, str, str, str, int]]:
+        """(clause id, document id, path, heading, level) of every clause, in id order."""
+        rows = self.db.execute("SELECT id, doc_id, path, heading, level FROM clauses ORDER BY id")
+        return [(r[0], r[1], r[2], r[3] or "", r[4]) for r in rows]
+
     def clause_ids_by_path(self, doc_id: str) -> dict[str, int]:
         """The clause id of each clause path of a document."""
         rows = self.db.execute("SELECT path, id FROM clauses WHERE doc_id = ? ORDER BY ord", (doc_id,))
