@@ -27,6 +27,7 @@ from pipeline.index.store import SENTENCE_ID_BASE, STORE_SCHEMA_VERSION, iter_cl
 from pipeline.ingest import ingest_path, load_manifest
 from pipeline.nlp import find_requirements
 from pipeline.search import (
+    CALL_BOOST,
     CASE_WEIGHT,
     RRF_K,
     VALUE_BOOST,
@@ -441,6 +442,7 @@ QUERY_SETS = [
     "search_queries.jsonl", "search_queries_heldout.jsonl", "search_queries_heldout2.jsonl",
     "search_queries_heldout3.jsonl", "search_queries_heldout4.jsonl", "search_queries_heldout5.jsonl",
     "search_queries_heldout6.jsonl", "search_queries_heldout7.jsonl", "search_queries_heldout8.jsonl",
+    "search_queries_heldout9.jsonl",
 ]  # fmt: skip
 
 
@@ -672,3 +674,57 @@ def test_hybrid_weighs_case_clauses_down_unless_the_question_names_the_case(inde
     assert nagano and all(h.score == pytest.approx(rrf(h)) for h in nagano)
     others = [h for h in named if h.clause_id in cases.of_clause and not h.clause_path.startswith("別添1-6.")]
     assert all(h.score == pytest.approx(CASE_WEIGHT * rrf(h)) for h in others)
+
+
+@pytest.mark.parametrize(
+    ("question", "addressed"),
+    [
+        ("県だけで申し込める？市町村と一緒でないとだめ？", {"chiho-kokyo-dantai"}),
+        ("自治体からの申請はいつまで受け付けている？", {"chiho-kokyo-dantai"}),
+        ("派遣される専門家のために役所で机を用意する必要はある？", {"chiho-kokyo-dantai"}),
+        ("会社として応募するとき、仕事の一部を他社に任せてもいい？", {"fy2025_bansou", "fy2026_bansou"}),
+        ("県の案件に会社として提案できる？", set()),  # speaks of both kinds of reader
+        ("情報セキュリティの要件", set()),  # of neither
+        ("県境をまたぐ提案", set()),  # 県境 is not 県
+    ],
+)
+def test_a_question_speaking_of_one_kind_of_reader_finds_the_calls_addressed_to_it(
+    question: str, addressed: set[str]
+) -> None:
+    """This test ensures that a question that speaks of local governments (and not of businesses), or of businesses
+    only, is matched to the calls whose titles address that reader (「（地方公共団体向け）」, 「（事業者向け）」,
+    「（伴走支援事業者向け）」) and to no call whose title addresses nobody (the METI 募集要領)."""
+    from pipeline.index import IndexedDocument
+    from pipeline.search import _addressed_to
+
+    rows = [r for r in load_manifest(CORPORA / "MANIFEST.csv").values() if r["file"].endswith(".pdf")]
+    docs = [
+        IndexedDocument(
+            Path(r["file"]).stem, r["sha256"], r["file"], r["title"], r["programme"], int(r["fiscal_year"]),
+            None, r["secretariat"], 0,
+        )
+        for r in rows
+    ]  # fmt: skip
+    assert len(docs) == 5
+    expected = {d.id for d in docs if any(a in d.id for a in addressed)}
+    assert len(expected) == len(addressed)
+    assert _addressed_to(docs, tokenize(question)) == expected
+
+def test_a_question_speaking_of_businesses_lifts_the_calls_addressed_to_them(
+    index: ClauseIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """This test ensures that in hybrid search a question that speaks of companies and names no call lifts the two
+    calls addressed to 事業者 by CALL_BOOST / (RRF_K + 1), and not the two METI calls, whose titles address nobody;
+    without the audience lift, nothing is lifted (no word of the question names a call)."""
+    import pipeline.search
+
+    question = "企業として応募するとき、提出する書類は？"
+    hits = search(index, question, k=30, mode="hybrid")
+    bansou = {d.id for d in index.documents() if "向け" in (d.title or "")}
+    assert len(bansou) == 2
+    assert {h.doc for h in hits} - bansou, "the METI calls should still be among the hits"
+    for h in hits:
+        assert h.score == pytest.approx(fused_score(index, h, CALL_BOOST / (RRF_K + 1) if h.doc in bansou else 0.0))
+    monkeypatch.setattr(pipeline.search, "AUDIENCE_LIFT", False)
+    for h in search(index, question, k=30, mode="hybrid"):
+        assert h.score == pytest.approx(fused_score(index, h))
