@@ -618,21 +618,38 @@ def test_value_kinds_follow_a_document_indexed_again(index: ClauseIndex, docs: d
 
 def test_the_fy2025_calls_regional_annexes_are_cases(index: ClauseIndex, docs: dict[Path, Document]) -> None:
     """This test ensures that the fourteen 「希望する伴走支援について（…県）」 annexes of the FY2025 call are found as
-    cases, each named by its region with and without 県/府, with every clause under them, and that no other
-    clause of the four calls is: not the FY2025 call's 別添2/別添3, nor any annex of the FY2026 call."""
+    cases, each named by its region with and without 県/府 and by the towns its sub-headings name (【宇都宮市】), with
+    every clause under them, and that no other clause of the four calls is: not the FY2025 call's 別添2/別添3, nor any
+    annex of the FY2026 call."""
     cases = index.cases
     fy2025 = docs[FY2025].id
     assert sorted(cases.names) == sorted(f"{fy2025}:別添1-{n}" for n in range(1, 15))
-    assert cases.names[f"{fy2025}:別添1-6"] == ("長野県", "長野")
-    assert cases.names[f"{fy2025}:別添1-7"] == ("京都府", "京都")
+    assert cases.names[f"{fy2025}:別添1-6"][:2] == ("長野県", "長野")
+    assert cases.names[f"{fy2025}:別添1-7"][:2] == ("京都府", "京都")
+    assert {"宇都宮市", "宇都宮"} <= set(cases.names[f"{fy2025}:別添1-2"])
     paths = dict(index.store.db.execute("SELECT id, path FROM clauses").fetchall())
     docs_of = index.clause_docs
     in_cases = {cid for cid, p in paths.items() if docs_of[cid] == fy2025 and p.split(".")[0].startswith("別添1-")}
     assert len(in_cases) > 500 and set(cases.of_clause) == in_cases
     assert all(cases.of_clause[cid] == f"{fy2025}:" + paths[cid].split(".")[0] for cid in in_cases)
     assert cases.named_in("長野県の案件では常駐者に週何日来てほしい？") == {f"{fy2025}:別添1-6"}
+    assert cases.named_in("長野県庁に置く席") == {f"{fy2025}:別添1-6"}
     assert cases.named_in("沖縄と宮崎の案件") == {f"{fy2025}:別添1-14", f"{fy2025}:別添1-13"}
-    assert cases.named_in("県だけで申し込める？") == frozenset()
+    assert cases.named_in("宇都宮 デジタル地域通貨") == {f"{fy2025}:別添1-2"}
+    # whole words only: 京都 is not named in 東京都 nor 京都市, 大分 not in 大分類, 山梨 not in 山梨大学
+    for question in ("県だけで申し込める？", "東京都の案件", "京都市の場合", "大分類と小分類", "山梨大学との連携"):
+        assert cases.named_in(question) == frozenset(), question
+
+
+def test_case_annexes_follow_a_document_indexed_again(index: ClauseIndex, docs: dict[Path, Document]) -> None:
+    """This test ensures that the case clauses are read again after the FY2025 call is removed and added again in
+    the same process (its clauses get new ids), so the weight does not go to ids that no longer exist."""
+    before = set(index.cases.of_clause)
+    assert index.remove(docs[FY2025].id)
+    assert index.cases.of_clause == {}
+    index.add(docs[FY2025])
+    after = set(index.cases.of_clause)
+    assert len(after) == len(before) and not after & before
 
 
 @pytest.mark.parametrize(
@@ -649,10 +666,26 @@ def test_annexes_that_are_not_cases(headings: list[str]) -> None:
     different bracketed name."""
     rows = [(i, "d", f"様式1-{i}", h, 1) for i, h in enumerate(headings, start=1)]
     assert find_cases(rows).of_clause == {}
-    same = [(i, "d", f"別紙2-{i}", f"希望する支援（{p}）", 1) for i, p in enumerate(["宮城県", "栃木県", "北海道"], 1)]
-    found = find_cases([*same, (9, "d", "別紙2-1.4.(1)", "課題", 3), (10, "d", "別紙3", "（参考）", 1)])
-    assert found.of_clause == {1: "d:別紙2-1", 2: "d:別紙2-2", 3: "d:別紙2-3", 9: "d:別紙2-1"}
-    assert found.names["d:別紙2-3"] == ("北海道",)
+
+
+def test_a_run_of_cases_with_a_stray_sibling() -> None:
+    """This test ensures that a run of cases is found with a repeated label (別紙2-3#2) and with a sibling of
+    another heading among them (left out, not breaking the run), headings compared after NFKC (half-width kana),
+    the clauses under each case belonging to it and its place sub-headings naming it."""
+    rows = [
+        (1, "d", "別紙2-1", "ｶﾞｲﾄﾞ（宮城県）", 1),
+        (2, "d", "別紙2-2", "ガイド（栃木県）", 1),
+        (3, "d", "別紙2-3#2", "ガイド (北海道)", 1),
+        (4, "d", "別紙2-4", "記入例（参考）", 1),
+        (5, "d", "別紙2-1.4.(1)", "【村田町】", 3),
+        (6, "d", "別紙2-1.4.(2)", "【連携市町】", 3),
+        (7, "d", "別紙3", "（参考）", 1),
+    ]
+    found = find_cases(rows)
+    assert found.of_clause == {1: "d:別紙2-1", 2: "d:別紙2-2", 3: "d:別紙2-3#2", 5: "d:別紙2-1", 6: "d:別紙2-1"}
+    assert found.names == {
+        "d:別紙2-1": ("宮城県", "宮城", "村田町", "村田"), "d:別紙2-2": ("栃木県", "栃木"), "d:別紙2-3#2": ("北海道",),
+    }  # fmt: skip
 
 
 def test_hybrid_weighs_case_clauses_down_unless_the_question_names_the_case(index: ClauseIndex) -> None:
@@ -674,6 +707,29 @@ def test_hybrid_weighs_case_clauses_down_unless_the_question_names_the_case(inde
     assert nagano and all(h.score == pytest.approx(rrf(h)) for h in nagano)
     others = [h for h in named if h.clause_id in cases.of_clause and not h.clause_path.startswith("別添1-6.")]
     assert all(h.score == pytest.approx(CASE_WEIGHT * rrf(h)) for h in others)
+
+
+def test_case_weight_puts_the_calls_rules_before_the_regions_wishes(
+    index: ClauseIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """This test ensures that the weight changes what a general question finds: at CASE_WEIGHT at most two of its
+    first ten hits are regions' wishes (more without the weight), a clause of a call's body comes first, and sparse
+    search (BM25 alone) is the same with or without it."""
+    import pipeline.search
+
+    assert 0 < CASE_WEIGHT < 1
+    question = "伴走支援を受ける自治体の体制"  # without the weight, 8 of its first 10 hits are regions' wishes
+
+    def in_cases(hits: list[Hit]) -> int:
+        return sum(h.clause_id in index.cases.of_clause for h in hits)
+
+    weighted = search(index, question, k=10, mode="hybrid")
+    sparse = [(h.clause_id, h.score) for h in search(index, question, k=10, mode="sparse")]
+    monkeypatch.setattr(pipeline.search, "CASE_WEIGHT", 1.0)
+    plain = search(index, question, k=10, mode="hybrid")
+    assert in_cases(weighted) <= 2 < in_cases(plain)
+    assert weighted[0].clause_id not in index.cases.of_clause
+    assert [(h.clause_id, h.score) for h in search(index, question, k=10, mode="sparse")] == sparse
 
 
 @pytest.mark.parametrize(

@@ -1,15 +1,20 @@
 """Case annexes: sibling annexes that each describe one case of the same thing (one region's wishes, one site).
 
-A call often ends with a run of annexes such as 「別添1-1 希望する伴走支援について（宮城県）」, 「別添1-2 …（栃木県）」
+A call often carries a run of annexes such as 「別添1-1 希望する伴走支援について（宮城県）」, 「別添1-2 …（栃木県）」
 … 「別添1-14 …（沖縄県）」: one per applicant region, alike in structure and wording. They are a large share of the
-call's clauses (906 of the FY2025 伴走支援 call's 1,240) and speak of 県, 市町村 and 専門家 at every turn, so a general
+call's clauses (906 of the FY2025 伴走支援 call's 1,244) and speak of 県, 市町村 and 専門家 at every turn, so a general
 question (「県だけで申し込める？」) finds a dozen of their clauses before the rule in the call's body that answers it.
 Search weighs a case's clauses down unless the question names the case (「長野県の案件では…」); see
 :data:`pipeline.search.CASE_WEIGHT`.
 
-A run of annexes is a set of cases when at least :data:`MIN_CASES` top-level annexes of one document share a main
-number (別添1-1, 別添1-2, …) and their headings are the same once the bracketed name at the end is taken off, with a
-different name in each. Forms (様式1-1 申請書, 様式1-2 誓約書) and annexes on different subjects are not cases.
+A run of annexes is a set of cases when at least :data:`MIN_CASES` top-level annexes of one document share a kind
+and main number (別添1-1, 別添1-2, …) and a heading that is the same once the bracketed name at its end is taken
+off, each with a different name. Forms (様式1-1 申請書, 様式1-2 誓約書) and annexes on different subjects are not
+cases; a sibling with another heading (別添1-15 記入例（参考）) is left out of the run without breaking it.
+
+A case is named by its bracketed name (「長野県」, or 「長野」 alone) and by the places its own sub-headings
+name (【宇都宮市】, 【弥彦村】: 「宇都宮市」 or 「宇都宮」), as whole words: 「京都」 is not named in 「東京都」
+nor 「京都市」, nor 「大分」 in 「大分類」.
 """
 
 from __future__ import annotations
@@ -20,37 +25,55 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from pipeline.index.sparse import is_place_name
+
 __all__ = ["MIN_CASES", "Cases", "find_cases", "names_of"]
 
 MIN_CASES = 3  # sibling annexes needed to call them cases
-# 「別添1-3」「別紙 2－1」「参考1-2」: an annex kind, its main number and its own number (path ids use ASCII hyphens)
-_SIBLING = re.compile(r"^(?P<kind>別添|別紙|参考|様式|付録)(?P<main>\d+)-(?P<sub>\d+)$")
+# 「別添1-3」「別紙 2－1」「参考資料1-2」 as path ids write them (ASCII hyphens; 「#2」 for a repeated label)
+_SIBLING = re.compile(r"^(?P<kind>別添|別紙|参考資料|参考|様式)(?P<main>\d+)-(?P<sub>\d+)(?:#\d+)?$")
 _BRACKETED_END = re.compile(r"[（(](?P<name>[^（）()]{1,30})[）)]\s*$")
-# what a place name may be asked without: 「長野県」 → 「長野」 (not 「北海道」 → 「北海」)
-_PLACE_SUFFIX = re.compile(r"(?<=..)(?:県|府|都)$")
+_HEADING_BRACKETS = re.compile(r"^[【\[［〔]\s*|\s*[】\]］〕]$")
+# What a place may be called without: 「長野県」 → 「長野」, 「宇都宮市」 → 「宇都宮」 (not 「北海道」: 道 stays)
+_PLACE_SUFFIX = re.compile(r"(?<=..)(?:都|府|県|市|区|町|村)$")
+_KANJI = "[\u3400-\u9fff\uf900-\ufaff々〆ヶ]"
 
 
 @dataclass(frozen=True)
 class Cases:
     """The case clauses of an index: the case each belongs to, and the names each case goes by."""
 
-    of_clause: Mapping[int, str]  # clause id → case key (document id and annex path)
+    of_clause: Mapping[int, str]  # clause id → case key (``document id:annex path``)
     names: Mapping[str, tuple[str, ...]]  # case key → its names, NFKC, as a question may write them
 
     def named_in(self, question: str) -> frozenset[str]:
-        """The cases whose name the question mentions (「長野県の案件では…」 → the 長野県 annex)."""
+        """The cases whose names the question mentions as whole words (「長野県の案件では…」 → the 長野県 annex;
+        「東京都」 names no 京都府 case)."""
         text = unicodedata.normalize("NFKC", question)
-        return frozenset(key for key, names in self.names.items() if any(n in text for n in names))
+        return frozenset(key for key, names in self.names.items() if any(_mentions(text, n) for n in names))
+
+    @staticmethod
+    def document_of(key: str) -> str:
+        """The id of the document a case belongs to."""
+        return key.split(":", 1)[0]
 
 
-def names_of(bracketed: str) -> tuple[str, ...]:
-    """The names a case's bracketed name goes by in a question: itself and, for a prefecture, its bare name.
+def _mentions(text: str, name: str) -> bool:
+    """Whether ``name`` occurs in ``text`` with no kanji just before it, nor just after it unless it is a
+    prefecture, city or town's full name (「長野県庁」 names 長野県; 「京都市」 does not name 「京都」)."""
+    after = "" if _PLACE_SUFFIX.search(name) else f"(?!{_KANJI})"
+    return re.search(f"(?<!{_KANJI}){re.escape(name)}{after}", text) is not None
+
+
+def names_of(name: str) -> tuple[str, ...]:
+    """The names a case's place goes by in a question: itself and, for a prefecture, city, ward, town or village,
+    its bare name.
 
     Example:
-        >>> names_of("長野県")
-        ('長野県', '長野')
+        >>> names_of("長野県"), names_of("北海道")
+        (('長野県', '長野'), ('北海道',))
     """
-    name = unicodedata.normalize("NFKC", bracketed).strip()
+    name = unicodedata.normalize("NFKC", name).strip()
     bare = _PLACE_SUFFIX.sub("", name)
     return (name, bare) if bare != name else (name,)
 
@@ -62,26 +85,35 @@ def find_cases(rows: Iterable[tuple[int, str, str, str, int]]) -> Cases:
         rows: ``(clause id, document id, path, heading, level)`` of every clause.
     """
     rows = list(rows)
-    groups: dict[tuple[str, str, str], list[tuple[str, str, str]]] = {}  # (doc, kind, main) → (path, stem, name)
+    # (document, kind, main number, heading without its bracketed end) → [(annex path, bracketed name)]
+    groups: dict[tuple[str, str, str, str], list[tuple[str, str]]] = {}
     for _, doc_id, path, heading, level in rows:
         m = _SIBLING.match(path)
         if level != 1 or m is None:
             continue
-        b = _BRACKETED_END.search(unicodedata.normalize("NFKC", heading or ""))
-        if b is None:
-            continue
-        stem = heading[: b.start()].strip() if heading else ""
-        groups.setdefault((doc_id, m["kind"], m["main"]), []).append((path, stem, b["name"]))
-    annexes: dict[tuple[str, str], str] = {}  # (doc, annex path) → bracketed name
-    for (doc_id, _, _), members in groups.items():
-        stems = {stem for _, stem, _ in members}
-        bracketed = [name for _, _, name in members]
-        if len(members) >= MIN_CASES and len(stems) == 1 and len(set(bracketed)) == len(bracketed):
-            annexes.update(((doc_id, path), name) for path, _, name in members)
-    names = {f"{doc_id}:{path}": names_of(name) for (doc_id, path), name in annexes.items()}
+        text = unicodedata.normalize("NFKC", heading).strip()
+        b = _BRACKETED_END.search(text)
+        if b is not None:
+            groups.setdefault((doc_id, m["kind"], m["main"], text[: b.start()].strip()), []).append((path, b["name"]))
+    annexes: dict[tuple[str, str], list[str]] = {}  # (document, annex path) → its names
+    for (doc_id, *_), members in groups.items():
+        counts: dict[str, int] = {}
+        for _, name in members:
+            counts[name] = counts.get(name, 0) + 1
+        distinct = [(path, name) for path, name in members if counts[name] == 1]  # a name twice names neither
+        if len(distinct) >= MIN_CASES:
+            annexes.update(((doc_id, path), list(names_of(name))) for path, name in distinct)
     of_clause: dict[int, str] = {}
-    for cid, doc_id, path, _, _ in rows:
+    for cid, doc_id, path, heading, _ in rows:
         top = path.split(".", 1)[0]
-        if (doc_id, top) in annexes:
-            of_clause[cid] = f"{doc_id}:{top}"
-    return Cases(MappingProxyType(of_clause), MappingProxyType(names))
+        names = annexes.get((doc_id, top))
+        if names is None:
+            continue
+        of_clause[cid] = f"{doc_id}:{top}"
+        place = _HEADING_BRACKETS.sub("", unicodedata.normalize("NFKC", heading).strip())
+        if path != top and is_place_name(place):  # a sub-heading 【宇都宮市】: a place of this case
+            names.extend(n for n in names_of(place) if n not in names)
+    return Cases(
+        MappingProxyType(of_clause),
+        MappingProxyType({f"{doc_id}:{path}": tuple(names) for (doc_id, path), names in annexes.items()}),
+    )

@@ -76,6 +76,21 @@ def token_spans(text: str) -> list[tuple[str, int, int]]:
     return out
 
 
+def is_place_name(text: str) -> bool:
+    """Whether Sudachi reads ``text`` as one place name (「宇都宮市」「弥彦村」; not 「連携市町」 nor 「木曾広域」).
+
+    Example:
+        >>> is_place_name("高根沢町"), is_place_name("連携市町")
+        (True, False)
+    """
+    from sudachipy import SplitMode
+
+    if not text or len(text) > 20:
+        return False
+    morphemes = _tokenizer().tokenize(text, SplitMode.C)
+    return len(morphemes) == 1 and tuple(morphemes[0].part_of_speech()[:3]) == ("名詞", "固有名詞", "地名")
+
+
 def tokenize(text: str) -> list[str]:
     """The content tokens of ``text`` (normalised forms, modes A and C), in order."""
     return [t for t, _, _ in token_spans(text)]

@@ -182,6 +182,7 @@ class Library:
                 _ = index.bm25
                 _ = index.sentence_owners  # read with the faiss it belongs to, before the stamp
                 _ = index.value_types
+                _ = index.cases
                 stamp = self._index_stamp(index)
             except BaseException:
                 index.store.close()
