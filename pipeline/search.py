@@ -74,7 +74,7 @@ CASE_WEIGHT = 0.6
 CALL_MIN_SCORE = 1.0  # BM25 score of the question against a call's label needed to count as naming it
 # Everyday words and phrases for the terms calls use (「下請け」 → 再委託, 「持ち出し」 → 負担), in synonyms.tsv beside
 # this module. Versioned: a change there changes rankings.
-SYNONYMS = "synonyms.v2"
+SYNONYMS = "synonyms.v3"
 _SYNONYM_FILE = Path(__file__).with_name("synonyms.tsv")
 
 
@@ -95,10 +95,28 @@ def synonym_table() -> Mapping[str, tuple[str, ...]]:
     return MappingProxyType(table)
 
 
-def synonyms_in(query: str) -> list[str]:
-    """The call terms for the everyday expressions a question contains (「下請けに出せる？」 → 再委託, 外注, …)."""
+def synonyms_in(query: str, tokens: Sequence[str] | None = None) -> list[str]:
+    """The call terms for the everyday expressions a question contains (「下請けに出せる？」 → 再委託, 外注, …).
+
+    A key is found as written (a substring of the question) or as the dictionary form of one of its words, so
+    「申し込む」 is found in 「申し込める？」 too; a key of one character (「県」) only as a word, not inside 「県境」.
+
+    Args:
+        query: the question.
+        tokens: its BM25 tokens (Sudachi normalised forms), if already computed.
+
+    Example:
+        >>> synonyms_in("県だけで申し込める？")
+        ['都道府県', '応募', '申請', '申込']
+    """
     text = unicodedata.normalize("NFKC", query).casefold()
-    return [term for key, terms in synonym_table().items() if key in text for term in terms]
+    words = {unicodedata.normalize("NFKC", t).casefold() for t in (tokenize(query) if tokens is None else tokens)}
+    return [
+        term
+        for key, terms in synonym_table().items()
+        if (len(key) > 1 and key in text) or key in words
+        for term in terms
+    ]
 
 
 class SearchFilters(BaseModel):
@@ -192,7 +210,7 @@ def search_many(
                     row_ids, index.clauses_of_vectors(row_ids), row_scores, depth
                 )
     own_tokens = [tokenize(q) for q in queries]
-    synonyms = [synonyms_in(q) for q in queries]
+    synonyms = [synonyms_in(q, toks) for q, toks in zip(queries, own_tokens, strict=True)]
     if mode in ("sparse", "hybrid"):
         row_ids = index.bm25_ids
         mask = None if allowed is None else np.isin(row_ids, allowed)

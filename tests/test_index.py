@@ -442,7 +442,7 @@ QUERY_SETS = [
     "search_queries.jsonl", "search_queries_heldout.jsonl", "search_queries_heldout2.jsonl",
     "search_queries_heldout3.jsonl", "search_queries_heldout4.jsonl", "search_queries_heldout5.jsonl",
     "search_queries_heldout6.jsonl", "search_queries_heldout7.jsonl", "search_queries_heldout8.jsonl",
-    "search_queries_heldout9.jsonl",
+    "search_queries_heldout9.jsonl", "search_queries_heldout10.jsonl",
 ]  # fmt: skip
 
 
@@ -543,16 +543,35 @@ def test_a_saved_faiss_file_with_other_ids_is_not_trusted(tmp_path: Path, docs: 
 
 
 def test_every_synonym_stands_for_terms_the_calls_use() -> None:
-    """This test ensures that the synonym table is well formed: each everyday expression has two characters or more
-    and one to four terms, and every term occurs in the text of the calls in corpora/ (a term no call uses would
-    only add noise to BM25)."""
+    """This test ensures that the synonym table is well formed: each everyday expression has one to four terms, and
+    every term occurs in the text of the calls in corpora/ (a term no call uses would only add noise to BM25)."""
     from pipeline.search import synonym_table
 
     table = synonym_table()
     assert len(table) >= 150
     corpus = "".join(p.read_text(encoding="utf-8") for p in sorted(CORPORA.rglob("*.txt")))
-    assert not [k for k, terms in table.items() if len(k) < 2 or not 1 <= len(terms) <= 4]
+    assert not [k for k, terms in table.items() if not k or not 1 <= len(terms) <= 4]
     assert not [t for terms in table.values() for t in terms if t not in corpus]
+
+
+@pytest.mark.parametrize(
+    ("question", "term", "found"),
+    [
+        ("県だけで申し込める？", "申請", True),  # 申し込む, as the dictionary form of 申し込める
+        ("申し込んだ後で内容を変えられる？", "応募", True),
+        ("県だけで申し込める？", "都道府県", True),  # a one-character key, as a word
+        ("県境をまたぐ提案は？", "都道府県", False),  # …not inside another word
+        ("都道府県ごとに1件まで？", "都道府県", False),
+        ("市町村と一緒でないとだめ？", "市区町村", True),
+    ],
+)
+def test_a_synonym_key_is_found_as_a_word_in_any_form(question: str, term: str, found: bool) -> None:
+    """This test ensures that an everyday expression is found in a question as written or as the dictionary form of
+    one of its words (「申し込める」 is a form of 「申し込む」), and that a one-character key (「県」) is found only
+    as a word of its own."""
+    from pipeline.search import synonyms_in
+
+    assert (term in synonyms_in(question)) is found
 
 
 def test_an_everyday_word_finds_the_clause_in_the_calls_terms(index: ClauseIndex, docs: dict[Path, Document]) -> None:
