@@ -39,6 +39,7 @@ from pipeline.document import Hit, Modality
 from pipeline.errors import ModelUnavailableError
 from pipeline.index import ClauseIndex, IndexedDocument
 from pipeline.index.sparse import token_spans, tokenize
+from pipeline.index.sparse import words as sudachi_words
 from pipeline.index.store import SENTENCE_ID_BASE
 from pipeline.ingest.normalize import to_text
 from pipeline.nlp.values import ERA_BASE
@@ -301,7 +302,9 @@ def _named_calls(index: ClauseIndex, queries: Sequence[str], query_tokens: list[
     """For each question, the ids of the calls it names (empty if it names none or all).
 
     Its words are matched with BM25 against each call's label (title, years, secretariat, issuer); a fiscal year
-    it states (「令和8年度の…」) decides among those, or names that year's calls by itself.
+    it states (「令和8年度の…」) decides among those, or names that year's calls by itself; the one kind of reader it
+    speaks of (:func:`reader_spoken_of`) decides among those when some of them address it, and local governments
+    name the calls addressed to them by themselves.
     """
     docs, labels = index.call_labels
     if len(docs) < 2:
@@ -314,42 +317,66 @@ def _named_calls(index: ClauseIndex, queries: Sequence[str], query_tokens: list[
         if years := fiscal_years_named(query):
             of_year = {d.id for d in docs if d.fiscal_year in years}
             chosen = (chosen & of_year) or of_year
-        if AUDIENCE_LIFT and (addressed := _addressed_to(docs, toks)):
-            chosen = (chosen & addressed) or chosen or addressed
+        if AUDIENCE_LIFT and (reader := reader_spoken_of(query)):
+            addressed = _addressed_to(docs, reader)
+            chosen = (chosen & addressed) or chosen or (addressed if reader in NAMING_READERS else set())
         out.append(chosen if len(chosen) < len(docs) else set())
     return out
 
 
-# A question that speaks of one kind of reader only (local governments: 「県だけで申し込める？」; businesses: 「企業と
-# して…」) names the calls whose titles address that reader (「公募要領（地方公共団体向け）」「（伴走支援事業者向け）」)
-# when it names no call itself, and decides among those it names. Hybrid recall@5 over the query sets up to
-# heldout8 (463 questions) 0.851 → 0.862; on heldout9, written blind and scored once, 0.840 → 0.860.
+# A question that speaks of one kind of reader only (local governments: 「県だけで申し込める？」) names the calls
+# whose titles address that reader (「公募要領（地方公共団体向け）」) when it names no call itself, and decides among
+# the calls it names when some of them address that reader (「令和8年度の…企業として」). Hybrid recall@5 over the
+# query sets up to heldout8 (463 questions) 0.851 → 0.862; on heldout9, written blind and scored once, 0.840 → 0.860.
 AUDIENCE_LIFT = True
-# The words (Sudachi normalised forms) by which a question speaks of each kind of reader a title may address.
+# The words (Sudachi normalised forms, coarsest split: 「宮城県」 is not 「県」, 「株式会社」 not 「会社」) by which
+# a question speaks of each kind of reader a title may address (「（伴走支援事業者向け）」: 事業者).
+_LOCAL_GOVERNMENT_WORDS = (
+    "地方公共団体", "自治体", "地方自治体", "都道府県", "市町村", "市区町村", "町村", "県", "府", "市", "町", "村",
+    "役所", "市役所", "県庁", "役場", "町役場", "村役場",
+)  # fmt: skip
 AUDIENCES = {
-    "地方公共団体": frozenset(
-        {"地方公共団体", "自治体", "都道府県", "市町村", "市区町村", "県", "府", "市", "町", "村", "役所", "役場", "庁"}
-    ),
+    "地方公共団体": frozenset(_LOCAL_GOVERNMENT_WORDS),
     "事業者": frozenset(
-        {"事業者", "会社", "企業", "法人", "受託者", "提案者", "他社", "自社", "弊社", "当社", "委託先"}
+        {"事業者", "会社", "企業", "中小企業", "民間企業", "法人", "受託者", "他社", "自社", "弊社", "当社", "委託先"}
     ),
 }
+# The readers whose words name calls by themselves; the others only decide among the calls a question names. A
+# question speaking of 企業 is most often about the companies a programme supports (よろず支援拠点's 相談企業), not
+# about the reader of a call 「（事業者向け）」: naming by business words lost four questions for one gained.
+NAMING_READERS = frozenset({"地方公共団体"})
 _ADDRESSED = re.compile(r"[（(](?P<who>[^（）()]{1,30}?)向け[）)]")
 
 
-def _addressed_to(docs: Sequence[IndexedDocument], query_tokens: Sequence[str]) -> set[str]:
-    """The calls addressed to the one kind of reader a question speaks of (「県だけで申し込める？」: local
-    governments; 「会社として…」: businesses), by their titles' 「（…向け）」; empty if it speaks of none or both."""
-    words = set(query_tokens)
-    kinds = [kind for kind, said in AUDIENCES.items() if words & said]
-    if len(kinds) != 1:
-        return set()
+def reader_spoken_of(query: str) -> str | None:
+    """The one kind of reader (a key of :data:`AUDIENCES`) a question speaks of, or None if it speaks of none or of
+    more than one (「県の案件に会社として提案できる？」).
+
+    Example:
+        >>> reader_spoken_of("県だけで申し込める？"), reader_spoken_of("宮城県の予算の上限は？")
+        ('地方公共団体', None)
+    """
+    said = {w.removesuffix("向け") for w in sudachi_words(unicodedata.normalize("NFKC", query))}
+    kinds = [kind for kind, vocabulary in AUDIENCES.items() if said & vocabulary]
+    return kinds[0] if len(kinds) == 1 else None
+
+
+def _addressed_to(docs: Sequence[IndexedDocument], reader: str) -> set[str]:
+    """The calls whose titles address ``reader`` (「（伴走支援事業者向け）」 addresses 事業者, 「（自治体向け）」
+    地方公共団体)."""
     out = set()
     for d in docs:
         m = _ADDRESSED.search(unicodedata.normalize("NFKC", d.title or ""))
-        if m and kinds[0] in m["who"]:
+        if m and reader_words(m["who"]) & AUDIENCES[reader]:
             out.add(d.id)
     return out
+
+
+@cache
+def reader_words(phrase: str) -> frozenset[str]:
+    """The words of a title's 「…向け」 phrase, the phrase itself among them (「伴走支援事業者」 → 伴走, 支援,
+    事業者, …)."""
+    return frozenset({phrase, *(w.removesuffix("向け") for w in sudachi_words(phrase)), *tokenize(phrase)})
 
 
 def values_asked(query: str) -> set[str]:

@@ -751,24 +751,38 @@ def test_case_weight_puts_the_calls_rules_before_the_regions_wishes(
     assert [(h.clause_id, h.score) for h in search(index, question, k=10, mode="sparse")] == sparse
 
 
+CHIHO = CORPORA / "chiiki-dx/2025/chiiki-dx_fy2025_chiho-kokyo-dantai_mri.txt"
+
+
 @pytest.mark.parametrize(
-    ("question", "addressed"),
+    ("question", "reader"),
     [
-        ("県だけで申し込める？市町村と一緒でないとだめ？", {"chiho-kokyo-dantai"}),
-        ("自治体からの申請はいつまで受け付けている？", {"chiho-kokyo-dantai"}),
-        ("派遣される専門家のために役所で机を用意する必要はある？", {"chiho-kokyo-dantai"}),
-        ("会社として応募するとき、仕事の一部を他社に任せてもいい？", {"fy2025_bansou", "fy2026_bansou"}),
-        ("県の案件に会社として提案できる？", set()),  # speaks of both kinds of reader
-        ("情報セキュリティの要件", set()),  # of neither
-        ("県境をまたぐ提案", set()),  # 県境 is not 県
+        ("県だけで申し込める？市町村と一緒でないとだめ？", "地方公共団体"),
+        ("自治体からの申請はいつまで受け付けている？", "地方公共団体"),
+        ("派遣される専門家のために役所で机を用意する必要はある？", "地方公共団体"),
+        ("企業として応募するとき、仕事の一部を他社に任せてもいい？", "事業者"),
+        ("県の案件に会社として提案できる？", None),  # speaks of both kinds of reader
+        ("伴走支援事業者向け公募で、支援先の県はどう決まる？", None),  # 事業者向け is 事業者: both again
+        ("情報セキュリティの要件", None),  # of neither
+        ("県境をまたぐ提案", None),  # 県境 is not 県
+        ("宮城県の予算の上限は？", None),  # a place, not a reader
+        ("株式会社でなくても応募できる？", None),  # 株式会社 is not 会社
+        ("一般社団法人は対象？", None),
     ],
 )
-def test_a_question_speaking_of_one_kind_of_reader_finds_the_calls_addressed_to_it(
-    question: str, addressed: set[str]
-) -> None:
-    """This test ensures that a question that speaks of local governments (and not of businesses), or of businesses
-    only, is matched to the calls whose titles address that reader (「（地方公共団体向け）」, 「（事業者向け）」,
-    「（伴走支援事業者向け）」) and to no call whose title addresses nobody (the METI 募集要領)."""
+def test_the_reader_a_question_speaks_of(question: str, reader: str | None) -> None:
+    """This test ensures that a question is read as speaking of local governments or of businesses by its whole
+    words only (Sudachi's coarsest split: 宮城県 and 株式会社 stay whole), and of neither when it speaks of both."""
+    from pipeline.search import reader_spoken_of
+
+    assert reader_spoken_of(question) == reader
+
+
+def test_the_calls_a_title_addresses() -> None:
+    """This test ensures that a call's reader is read from its title's 「（…向け）」 by the words of that phrase:
+    the FY2025 calls 「（事業者向け）」 and 「（地方公共団体向け）」, the FY2026 call 「（伴走支援事業者向け）」, and no
+    reader for the METI 募集要領, whose titles address nobody; 「（自治体向け）」 or 「（中小企業向け）」 would be read
+    too."""
     from pipeline.index import IndexedDocument
     from pipeline.search import _addressed_to
 
@@ -781,25 +795,51 @@ def test_a_question_speaking_of_one_kind_of_reader_finds_the_calls_addressed_to_
         for r in rows
     ]  # fmt: skip
     assert len(docs) == 5
-    expected = {d.id for d in docs if any(a in d.id for a in addressed)}
-    assert len(expected) == len(addressed)
-    assert _addressed_to(docs, tokenize(question)) == expected
+    assert _addressed_to(docs, "地方公共団体") == {"chiiki-dx_fy2025_chiho-kokyo-dantai_mri"}
+    assert _addressed_to(docs, "事業者") == {
+        "chiiki-dx_fy2025_bansou-jigyosha_mri", "chiiki-dx_fy2026_bansou-jigyosha_nttdata-strategy",
+    }  # fmt: skip
+    other = [
+        IndexedDocument(t, "", t, f"公募要領（{t}向け）", None, 2026, None, None, 0) for t in ("自治体", "中小企業")
+    ]
+    assert _addressed_to(other, "地方公共団体") == {"自治体"} and _addressed_to(other, "事業者") == {"中小企業"}
 
-def test_a_question_speaking_of_businesses_lifts_the_calls_addressed_to_them(
-    index: ClauseIndex, monkeypatch: pytest.MonkeyPatch
+
+def test_a_question_speaking_of_local_governments_lifts_the_call_addressed_to_them(
+    tmp_path: Path, docs: dict[Path, Document]
 ) -> None:
-    """This test ensures that in hybrid search a question that speaks of companies and names no call lifts the two
-    calls addressed to 事業者 by CALL_BOOST / (RRF_K + 1), and not the two METI calls, whose titles address nobody;
-    without the audience lift, nothing is lifted (no word of the question names a call)."""
+    """This test ensures that in hybrid search a question that speaks of local governments and names no call lifts
+    the call 「（地方公共団体向け）」 by CALL_BOOST / (RRF_K + 1), and not its 事業者 sibling nor the よろず call, so
+    that the small call's clauses come first."""
+    chiho = find_requirements(segment(ingest_path(CHIHO, manifest=load_manifest(CORPORA / "MANIFEST.csv")).document))
+    ix = ClauseIndex(tmp_path / "ix", FakeEmbedder())
+    ix.add(docs[FY2025])
+    ix.add(chiho)
+    ix.add(docs[YOROZU])
+    hits = search(ix, "県だけで申し込める？市町村と一緒でないとだめ？", k=20, mode="hybrid")
+    assert {h.doc for h in hits} >= {chiho.id, docs[FY2025].id}
+    for h in hits:
+        assert h.score == pytest.approx(fused_score(ix, h, CALL_BOOST / (RRF_K + 1) if h.doc == chiho.id else 0.0))
+    assert hits[0].doc == chiho.id
+
+
+def test_business_words_decide_among_named_calls_but_name_none(
+    index: ClauseIndex, docs: dict[Path, Document], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """This test ensures that a question speaking of companies names no call by that alone (企業 is most often a
+    company a programme supports), but among the calls it names (令和8年度: the FY2026 伴走支援 call and the two METI
+    calls) keeps the one addressed to 事業者; without the reader lift, all three of that year's calls are lifted."""
     import pipeline.search
 
-    question = "企業として応募するとき、提出する書類は？"
+    for h in search(index, "企業として応募するとき、提出する書類は？", k=20, mode="hybrid"):
+        assert h.score == pytest.approx(fused_score(index, h))
+    question = "令和8年度の公募に企業として応募するとき、提出する書類は？"
+    fy2026 = {docs[p].id for p in (FY2026, YOROZU, JINZAI)}
     hits = search(index, question, k=30, mode="hybrid")
-    bansou = {d.id for d in index.documents() if "向け" in (d.title or "")}
-    assert len(bansou) == 2
-    assert {h.doc for h in hits} - bansou, "the METI calls should still be among the hits"
+    assert {h.doc for h in hits} & (fy2026 - {docs[FY2026].id})
     for h in hits:
-        assert h.score == pytest.approx(fused_score(index, h, CALL_BOOST / (RRF_K + 1) if h.doc in bansou else 0.0))
+        lift = CALL_BOOST / (RRF_K + 1) if h.doc == docs[FY2026].id else 0.0
+        assert h.score == pytest.approx(fused_score(index, h, lift))
     monkeypatch.setattr(pipeline.search, "AUDIENCE_LIFT", False)
     for h in search(index, question, k=30, mode="hybrid"):
-        assert h.score == pytest.approx(fused_score(index, h))
+        assert h.score == pytest.approx(fused_score(index, h, CALL_BOOST / (RRF_K + 1) if h.doc in fy2026 else 0.0))

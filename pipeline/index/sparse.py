@@ -76,6 +76,21 @@ def token_spans(text: str) -> list[tuple[str, int, int]]:
     return out
 
 
+def words(text: str) -> list[str]:
+    """The words of ``text`` as Sudachi's coarsest split reads them (normalised forms, mode C only): 「宮城県」 and
+    「株式会社」 stay whole, where :func:`tokenize` also gives their parts (宮城, 県; 株式, 会社).
+
+    Example:
+        >>> words("宮城県の株式会社に")
+        ['宮城県', 'の', '株式会社', 'に']
+    """
+    from sudachipy import SplitMode
+
+    tok = _tokenizer()
+    return [m.normalized_form() for base in range(0, len(text), _MAX_CHARS)
+            for m in tok.tokenize(text[base : base + _MAX_CHARS], SplitMode.C)]  # fmt: skip
+
+
 def is_place_name(text: str) -> bool:
     """Whether Sudachi reads ``text`` as one place name (「宇都宮市」「弥彦村」; not 「連携市町」 nor 「木曾広域」).
 
