@@ -23,6 +23,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from types import MappingProxyType
 
 from pipeline.index.sparse import is_place_name
@@ -50,7 +51,12 @@ class Cases:
         """The cases whose names the question mentions as whole words (「長野県の案件では…」 → the 長野県 annex;
         「東京都」 names no 京都府 case)."""
         text = unicodedata.normalize("NFKC", question)
-        return frozenset(key for key, names in self.names.items() if any(_mentions(text, n) for n in names))
+        return frozenset(key for key, pattern in self._patterns.items() if pattern.search(text))
+
+    @cached_property
+    def _patterns(self) -> dict[str, re.Pattern[str]]:
+        """One pattern per case, of all its names (compiled once: every hybrid search asks)."""
+        return {key: re.compile("|".join(_mention(n) for n in names)) for key, names in self.names.items()}
 
     @staticmethod
     def document_of(key: str) -> str:
@@ -58,11 +64,11 @@ class Cases:
         return key.split(":", 1)[0]
 
 
-def _mentions(text: str, name: str) -> bool:
-    """Whether ``name`` occurs in ``text`` with no kanji just before it, nor just after it unless it is a
-    prefecture, city or town's full name (「長野県庁」 names 長野県; 「京都市」 does not name 「京都」)."""
+def _mention(name: str) -> str:
+    """A pattern of ``name`` with no kanji just before it, nor just after it unless it is a prefecture, city or
+    town's full name (「長野県庁」 names 長野県; 「京都市」 does not name 「京都」)."""
     after = "" if _PLACE_SUFFIX.search(name) else f"(?!{_KANJI})"
-    return re.search(f"(?<!{_KANJI}){re.escape(name)}{after}", text) is not None
+    return f"(?<!{_KANJI}){re.escape(name)}{after}"
 
 
 def names_of(name: str) -> tuple[str, ...]:
