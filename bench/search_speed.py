@@ -1,10 +1,11 @@
 """Search speed: index build, warm query latency per mode, and faiss alone at 1M vectors.
 
 1. Build: the clause index over ``corpora/`` from scratch (documents already
-   ingested are read from outputs/documents), with the e5 model: seconds and
-   clauses per second, and the share spent embedding.
-2. Latency: the model loaded and the index open, each query of the query set
-   searched alone (as a user would), after a warm-up: p50 and p95 per mode.
+   ingested are read from outputs/documents), with the e5 model and the companion
+   (USE): seconds and clauses per second, and the share spent embedding by each.
+2. Latency: the models loaded and the index open, each query of the query set
+   searched alone (as a user would), after a warm-up: p50 and p95 per mode, and
+   hybrid without the companion (``hybrid-e5``, BM25 and e5 only) beside it.
 3. faiss alone: 1,000,000 synthetic 384-d vectors (a mixture of 2,000 Gaussian
    clusters, normalised: real clause vectors are clustered, uniform noise is
    not), exact search against the IVF option: build time, p50/p95 per query and
@@ -63,6 +64,7 @@ class _TimedEmbedder:
 def corpus_bench() -> None:
     from pipeline.cli import corpus_documents
     from pipeline.embed.embedder import load_embedder
+    from pipeline.embed.use import load_companion
 
     t0 = time.perf_counter()
     embedder = load_embedder(ROOT / "models")
@@ -70,8 +72,10 @@ def corpus_bench() -> None:
     print(f"model load: {time.perf_counter() - t0:.1f} s")
     docs = list(corpus_documents([ROOT / "corpora"]))
     timed = _TimedEmbedder(embedder)
+    companion = load_companion()
+    timed_companion = _TimedEmbedder(companion) if companion is not None else None
     with tempfile.TemporaryDirectory() as tmp:
-        ix = ClauseIndex(Path(tmp), timed)  # type: ignore[arg-type]
+        ix = ClauseIndex(Path(tmp), timed, companion=timed_companion)  # type: ignore[arg-type]
         t0 = time.perf_counter()
         for d in docs:
             ix.add(d)
@@ -84,18 +88,22 @@ def corpus_bench() -> None:
             f"{ix.store.n_vectors()} vectors: the clauses and the sentences of clauses of several sentences, "
             f"passages in {embedder.passage_precision}"
         )
+        if timed_companion is not None:
+            print(f"  companion (USE): the same passages in {timed_companion.seconds:.1f} s (within the build)")
         queries = [json.loads(x)["query"] for x in QUERIES.read_text(encoding="utf-8").splitlines() if x.strip()]
         for q in queries[:5]:  # warm-up: first calls build BM25 and touch the model
             search(ix, q, k=10)
         print(f"warm query latency over {len(queries)} queries, one at a time, k=10:")
-        print(f"{'mode':<8}{'p50 ms':>9}{'p95 ms':>9}")
-        for mode in ("sparse", "dense", "hybrid"):
+        print(f"{'mode':<10}{'p50 ms':>9}{'p95 ms':>9}")
+        for label in ("sparse", "dense", "hybrid-e5", "hybrid"):
+            ix.companion = None if label == "hybrid-e5" else timed_companion  # type: ignore[assignment]
+            mode = "hybrid" if label == "hybrid-e5" else label
             times = []
             for q in queries:
                 t0 = time.perf_counter()
                 search(ix, q, k=10, mode=mode)  # type: ignore[arg-type]
                 times.append(1000 * (time.perf_counter() - t0))
-            print(f"{mode:<8}{pct(times, 50):>9.1f}{pct(times, 95):>9.1f}")
+            print(f"{label:<10}{pct(times, 50):>9.1f}{pct(times, 95):>9.1f}")
         ix.close()
 
 

@@ -29,7 +29,7 @@ from pipeline.cli import (
 )
 from pipeline.document import Hit, Modality
 from pipeline.errors import PipelineError
-from pipeline.index import ClauseIndex, Embedder, indexed_by_current
+from pipeline.index import ClauseIndex, CompanionModel, Embedder, indexed_by_current
 from pipeline.index.dense import IndexKind
 from pipeline.ingest import sha256_file
 from pipeline.search import SearchFilters, SearchMode, hit_record, search_many, snippet_start
@@ -46,6 +46,15 @@ def _embedder(settings: Settings, needed: bool) -> Embedder | None:
     from pipeline.embed.embedder import load_embedder
 
     return load_embedder(settings.models)
+
+
+def _companion(embedder: Embedder | None) -> CompanionModel | None:
+    """The second model hybrid search fuses, beside e5 (none for sparse search)."""
+    if embedder is None:
+        return None
+    from pipeline.embed.use import load_companion
+
+    return load_companion()
 
 
 @app.command()
@@ -81,7 +90,8 @@ def index(
     if rebuild and settings.index_dir.exists():
         shutil.rmtree(settings.index_dir)
     try:
-        ix = ClauseIndex(settings.index_dir, _embedder(settings, not sparse_only), kind=_kind(kind))
+        embedder = _embedder(settings, not sparse_only)
+        ix = ClauseIndex(settings.index_dir, embedder, companion=_companion(embedder), kind=_kind(kind))
     except PipelineError as e:
         _fail(e)
         return
@@ -156,7 +166,8 @@ def search(
     settings = Settings()
     search_mode: SearchMode = "dense" if mode == "dense" else "sparse" if mode == "sparse" else "hybrid"
     try:
-        ix = ClauseIndex(settings.index_dir, _embedder(settings, search_mode != "sparse"))
+        embedder = _embedder(settings, search_mode != "sparse")
+        ix = ClauseIndex(settings.index_dir, embedder, companion=_companion(embedder))
         with ix:
             doc_ids = tuple(_doc_id(ix, d, settings) for d in doc or [])
             filters = SearchFilters(

@@ -73,7 +73,14 @@ def serve(
                 raise typer.Exit(1) from e
         # On loopback, answer only requests addressed to loopback (no DNS rebinding from a web page).
         hosts = [*LOOPBACK, "[::1]", "testserver"] if host in LOOPBACK and get is None else None
-        application = create_app(settings, embedder=embedder, batch=not no_batch, allowed_hosts=hosts)
+        companion = None
+        if embedder is not None:
+            from pipeline.embed.use import load_companion
+
+            companion = load_companion()
+        application = create_app(
+            settings, embedder=embedder, companion=companion, batch=not no_batch, allowed_hosts=hosts
+        )
     except PipelineError as e:
         _fail(e)
         return

@@ -351,6 +351,7 @@ class Hit(_Frozen):
     modalities: list[Modality] = []  # kinds of requirement the clause states
     dense_rank: int | None = None  # 1-based rank in each list that found it (None: not in that list)
     sparse_rank: int | None = None
+    companion_rank: int | None = None  # in the companion model's list (hybrid search with pipeline.embed.use)
     clause_id: int | None = None  # the clause's id in the index it was found in
 
 

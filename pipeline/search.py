@@ -45,8 +45,9 @@ from pipeline.ingest.normalize import to_text
 from pipeline.nlp.values import ERA_BASE
 
 __all__ = [
-    "CANDIDATES", "CASE_WEIGHT", "RRF_K", "SearchFilters", "SearchMode", "fiscal_years_named", "hit_record", "search",
-    "search_many", "snippet_start", "synonym_table", "synonyms_in", "values_asked",
+    "CANDIDATES", "CASE_WEIGHT", "COMPANION_WEIGHT", "DENSE_WEIGHT_WITH_COMPANION", "RRF_K", "SearchFilters",
+    "SearchMode", "fiscal_years_named", "hit_record", "search", "search_many", "snippet_start", "synonym_table",
+    "synonyms_in", "values_asked",
 ]  # fmt: skip
 
 SearchMode = Literal["hybrid", "dense", "sparse"]
@@ -61,6 +62,14 @@ SENTENCE_DEPTH = 3
 # Weight of each list in the fusion (1, 1 is plain RRF).
 DENSE_WEIGHT = 1.0
 SPARSE_WEIGHT = 1.0
+# With the companion model (pipeline.embed.use: Google's USE multilingual v3), the two dense rankings share the
+# dense list's vote: e5 and USE 0.5 each, BM25 1. USE alone finds less than e5 (dense recall@5 0.52 against 0.66
+# over the 563 questions of tests/data), but it misses other questions. Chosen on those 563 (hybrid recall@5
+# pooled; recall@1 in brackets): without USE 0.874 (0.654); e5/USE 0.5/0.5 0.892 (0.677), 0.4/0.4 0.885,
+# 0.6/0.6 0.897 (0.670), 0.6/0.4 0.886, 0.4/0.6 0.890, 1/1 0.872. On heldout11, written blind and scored once
+# after the choice: 0.780 → 0.820 (recall@1 0.52 → 0.56).
+DENSE_WEIGHT_WITH_COMPANION = 0.5
+COMPANION_WEIGHT = 0.5
 # A question that names a call (「令和8年度の…」「三菱総研の公募で…」「よろず支援拠点の…」) lifts that
 # call's clauses in hybrid search by this share of a first place in one list.
 CALL_BOOST = 0.5
@@ -200,6 +209,7 @@ def search_many(
     dense_lists: list[list[tuple[int, float]]] = [[] for _ in queries]
     best_sentences: list[dict[int, int]] = [{} for _ in queries]  # clause id → requirement id of its best sentence
     sparse_lists: list[list[tuple[int, float]]] = [[] for _ in queries]
+    companion_lists = _companion_lists(index, queries, allowed, depth) if mode == "hybrid" else None
     if mode in ("dense", "hybrid") and index.embedder is not None and queries:
         vi = index.vectors
         if vi is not None and vi.ntotal:
@@ -229,12 +239,31 @@ def search_many(
         _fuse(
             d, s, mode, index.clause_docs if calls else {}, calls, index.value_types if kinds else {}, kinds,
             {} if cases is None else cases.of_clause, frozenset() if cases is None else cases.named_in(q),
+            None if companion_lists is None else companion_lists[i],
         )[:k]
-        for q, d, s, calls, kinds in zip(queries, dense_lists, sparse_lists, named, asked, strict=True)
+        for i, (q, d, s, calls, kinds) in enumerate(zip(queries, dense_lists, sparse_lists, named, asked, strict=True))
     ]  # fmt: skip
     # the call terms a question's everyday words stand for are marked too: a hit for 「下請け」 shows its 「再委託」
     marked = [_words(q) | {t for t in syn if len(t) >= 2} for q, syn in zip(queries, synonyms, strict=True)]
-    return _hits(index, ranked, dense_lists, sparse_lists, marked, best_sentences)
+    return _hits(index, ranked, dense_lists, sparse_lists, marked, best_sentences, companion_lists)
+
+
+def _companion_lists(
+    index: ClauseIndex, queries: Sequence[str], allowed: np.ndarray | None, depth: int
+) -> list[list[tuple[int, float]]] | None:
+    """The companion model's ranking of clauses for each question (as e5's: a clause scores its best vector),
+    or None if the index has no companion."""
+    companion = index.companion
+    cv = index.companion_vectors if companion is not None else None
+    if companion is None or cv is None or not cv.ntotal or not queries:
+        return None
+    qv = np.asarray(companion.encode_queries(list(queries)), dtype=np.float32)
+    wanted = None if allowed is None else index.vectors_of_clauses(allowed)
+    scores, ids = cv.search(qv, SENTENCE_DEPTH * depth, allowed=wanted)
+    return [
+        _by_clause(row_ids, index.clauses_of_vectors(row_ids), row_scores, depth)[0]
+        for row_ids, row_scores in zip(ids, scores, strict=True)
+    ]
 
 
 def _by_clause(
@@ -412,13 +441,19 @@ def _fuse(
     asked: set[str],
     case_of: Mapping[int, str],
     named_cases: frozenset[str],
+    companion: list[tuple[int, float]] | None = None,
 ) -> list[tuple[int, float]]:
     if mode == "dense":
         return dense
     if mode == "sparse":
         return sparse
     fused: dict[int, float] = {}
-    for ranking, weight in ((dense, DENSE_WEIGHT), (sparse, SPARSE_WEIGHT)):
+    lists = (
+        ((dense, DENSE_WEIGHT), (sparse, SPARSE_WEIGHT))
+        if companion is None
+        else ((dense, DENSE_WEIGHT_WITH_COMPANION), (companion, COMPANION_WEIGHT), (sparse, SPARSE_WEIGHT))
+    )
+    for ranking, weight in lists:
         for rank, (cid, _) in enumerate(ranking, start=1):
             fused[cid] = fused.get(cid, 0.0) + weight / (RRF_K + rank)
     if named or asked:  # lifts, as shares of a first place: the call the question names, the value it asks for
@@ -462,17 +497,19 @@ def _hits(
     sparse_lists: list[list[tuple[int, float]]],
     query_words: list[set[str]],
     best_sentences: list[dict[int, int]],
+    companion_lists: list[list[tuple[int, float]]] | None = None,
 ) -> list[list[Hit]]:
     rows = index.clauses(sorted({cid for r in ranked for cid, _ in r}))
     wanted = {best[cid] for r, best in zip(ranked, best_sentences, strict=True) for cid, _ in r if cid in best}
     sentences = index.store.sentences(sorted(wanted))
     docs = {d.id: d for d in index.documents()}
     out: list[list[Hit]] = []
-    for r, d_list, s_list, words, best in zip(
-        ranked, dense_lists, sparse_lists, query_words, best_sentences, strict=True
+    for q, (r, d_list, s_list, words, best) in enumerate(
+        zip(ranked, dense_lists, sparse_lists, query_words, best_sentences, strict=True)
     ):
         d_rank = {cid: i for i, (cid, _) in enumerate(d_list, start=1)}
         s_rank = {cid: i for i, (cid, _) in enumerate(s_list, start=1)}
+        c_rank = {cid: i for i, (cid, _) in enumerate(companion_lists[q] if companion_lists else [], start=1)}
         hits = []
         for cid, score in r:
             row = rows[cid]
@@ -494,6 +531,7 @@ def _hits(
                     modalities=[Modality(m) for m in row.modalities],
                     dense_rank=d_rank.get(cid),
                     sparse_rank=s_rank.get(cid),
+                    companion_rank=c_rank.get(cid),
                     clause_id=cid,
                 )
             )

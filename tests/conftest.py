@@ -76,6 +76,32 @@ class FakeEmbedder:
         return self._encode(list(texts))
 
 
+class FakeCompanion:
+    """A stand-in for the companion model (USE): hashed character trigrams, L2-normalised, unlike
+    FakeEmbedder's bigrams; remembers the passages it encoded, and gives a question a ``pinned`` vector if told."""
+
+    def __init__(self, revision: str = "1", dim: int = 128):
+        self.name, self.revision, self.dim = "fake-trigram", revision, dim
+        self.passages: list[str] = []
+        self.pinned: dict[str, np.ndarray] = {}  # question → the vector to give it
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, t in enumerate(texts):
+            t = "".join(t.split())
+            for j in range(len(t) - 2):
+                out[i, zlib.crc32(t[j : j + 3].encode()) % self.dim] += 1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(norms == 0, 1, norms)
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return np.stack([self.pinned[t] if t in self.pinned else self._encode([t])[0] for t in texts])
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        self.passages.extend(texts)
+        return self._encode(list(texts))
+
+
 @pytest.fixture
 def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()

@@ -7,6 +7,7 @@ headings carry HTML, with the deterministic FakeEmbedder (hybrid search without 
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
@@ -18,10 +19,11 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from conftest import CORPORA, FakeEmbedder
+from conftest import CORPORA, FakeCompanion, FakeEmbedder
 from pipeline.cli import app as cli_app
 from pipeline.cli import prepare_document
 from pipeline.index import ClauseIndex
+from pipeline.index.companion import COMPANION_FILE
 from pipeline.search import SearchFilters
 from pipeline.serve import BatchingEmbedder, Library, create_app
 from pipeline.serve.batching import MAX_BATCH, POOL_BATCH
@@ -78,6 +80,23 @@ def _clause_id(client: TestClient, doc_id: str, path: str) -> int:
     found = [n["id"] for n in walk(outline) if n["path"] == path]
     assert found, f"{path} not in the outline"
     return int(found[0])  # type: ignore[call-overload]
+
+
+def test_the_server_fuses_the_companion_without_writing(settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    """This test ensures that a server given the companion model (as `koubo serve` is) searches with it, read-only:
+    an index that has no companion vectors yet gets them in memory, with a warning naming `koubo index`, and none
+    are written."""
+    with caplog.at_level(logging.WARNING):
+        lib = Library(settings, BatchingEmbedder(FakeEmbedder()), companion=FakeCompanion())
+    assert "`koubo index` stores them" in caplog.text
+    with TestClient(create_app(settings, library=lib)) as c:
+        hits = c.get("/api/search", params={"q": "再委託の上限", "k": 10}).json()["hits"]
+    assert hits and "再委託" in hits[0]["text"]
+    ranked = lib.search(["再委託の上限"], k=10, mode="hybrid", filters=SearchFilters())[0]
+    assert [h.clause_id for h in ranked] == [h["clause_id"] for h in hits]
+    assert any(h.companion_rank for h in ranked)
+    assert not (settings.index_dir / COMPANION_FILE).exists()
+    lib.close()
 
 
 # --- the JSON API ---------------------------------------------------------------------------------

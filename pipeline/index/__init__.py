@@ -7,6 +7,8 @@ Consumes :class:`~pipeline.document.Document` objects that went through
 - ``index.sqlite``: documents, clauses (with BM25 tokens and vectors), requirements, values;
 - ``index.faiss``: the clause vectors under the clause ids, and the vectors of the sentences of long clauses
   under their requirement ids + ``SENTENCE_ID_BASE`` (derived; rebuilt if missing or stale);
+- ``index.companion.npz``: the companion model's vectors of the same passages, by passage text (derived; see
+  :mod:`pipeline.index.companion`);
 - ``meta`` table: schema, embedder name, revision and dimension, tokenizer, index kind.
 
 Heavy dependencies: faiss and SudachiPy (here), the embedder (passed in).
@@ -29,6 +31,7 @@ import numpy as np
 from pipeline.document import Clause, Document, SourceFile
 from pipeline.errors import IndexMismatchError
 from pipeline.index.cases import Cases, find_cases
+from pipeline.index.companion import COMPANION_FILE, CompanionModel, companion_vectors, kept_for
 from pipeline.index.dense import IndexKind, VectorIndex
 from pipeline.index.sparse import BM25, TOKENIZER, tokenize
 from pipeline.index.store import (
@@ -44,8 +47,8 @@ from pipeline.index.store import (
 )
 
 __all__ = [
-    "AddStatus", "ClauseIndex", "ClauseRow", "Embedder", "IndexedDocument", "document_label", "indexed_by_current",
-    "passage_text",
+    "AddStatus", "ClauseIndex", "ClauseRow", "CompanionModel", "Embedder", "IndexedDocument", "document_label",
+    "indexed_by_current", "passage_text",
 ]  # fmt: skip
 
 AddStatus = Literal["added", "replaced", "unchanged"]
@@ -145,6 +148,8 @@ class ClauseIndex:
     Args:
         directory: the index folder (``outputs/indexes/<name>/``); created if missing.
         embedder: the embedding model; None opens the index for sparse search only.
+        companion: a second embedding model whose ranking hybrid search fuses too
+            (:func:`pipeline.embed.use.load_companion`); its vectors are derived from the passages e5 embeds.
         kind: ``flat`` (exact) or ``ivf`` (approximate, for large corpora) — the faiss index kind.
         read_only: open SQLite read-only (the server): nothing is created, written or repaired on disk.
 
@@ -157,10 +162,17 @@ class ClauseIndex:
     """
 
     def __init__(
-        self, directory: Path, embedder: Embedder | None = None, *, kind: IndexKind = "flat", read_only: bool = False
+        self,
+        directory: Path,
+        embedder: Embedder | None = None,
+        *,
+        companion: CompanionModel | None = None,
+        kind: IndexKind = "flat",
+        read_only: bool = False,
     ):
         self.directory = directory
         self.embedder = embedder
+        self.companion = companion
         self.kind: IndexKind = kind
         self.read_only = read_only
         self.store = Store(directory / "index.sqlite", read_only=read_only)
@@ -280,6 +292,18 @@ class ClauseIndex:
         """The clauses of case annexes (one region's 「希望する伴走支援について（長野県）」 of fourteen), which
         search weighs down unless the question names the case (:mod:`pipeline.index.cases`)."""
         return find_cases(self.store.clause_outline())
+
+    @cached_property
+    def companion_vectors(self) -> VectorIndex | None:
+        """The companion model's vectors of the passages e5 embedded, under the same ids (None without a
+        companion or an embedder). Read from ``index.companion.npz``; passages it lacks are encoded, and stored
+        unless the index is read-only."""
+        if self.companion is None or self.embedder is None:
+            return None
+        ids, passages = self.store.passages()
+        return companion_vectors(
+            self.directory / COMPANION_FILE, self.companion, ids, passages, write=not self.read_only
+        )
 
     @cached_property
     def value_types(self) -> dict[int, frozenset[str]]:
@@ -405,14 +429,27 @@ class ClauseIndex:
     def _forget(self) -> None:
         """Drop what is derived from the store (BM25, call labels, documents, value kinds, case annexes): the next
         search rebuilds it."""
-        for derived in ("_bm25", "call_labels", "_documents", "sentence_owners", "value_types", "cases"):
+        for derived in (
+            "_bm25", "call_labels", "_documents", "sentence_owners", "value_types", "cases", "companion_vectors",
+        ):  # fmt: skip
             self.__dict__.pop(derived, None)
 
     def save(self) -> None:
-        """Write the faiss index beside the SQLite record (atomically); SQLite commits per document."""
-        if self._vectors is not None and self._dirty and not self.read_only:
+        """Write the faiss index beside the SQLite record (atomically; SQLite commits per document), and the
+        companion vectors of what changed, or of everything if there are none yet or another model wrote them."""
+        if self.read_only:
+            return
+        changed = self._vectors is not None and self._dirty
+        if changed:
+            assert self._vectors is not None
             self._vectors.to_disk(self._faiss_path)
             self._dirty = False
+        if self.companion is None:
+            return
+        # read (and written if it had to be) in this session already, or current on disk: nothing to do
+        done = "companion_vectors" in self.__dict__ or kept_for(self.directory / COMPANION_FILE, self.companion)
+        if changed or not done:
+            _ = self.companion_vectors  # encodes and writes what index.companion.npz lacks
 
     def close(self) -> None:
         self.save()

@@ -43,6 +43,11 @@ IVF_NPROBE = 32  # cells searched per query; recall vs speed
 IVF_MIN_POINTS_PER_CELL = 39  # faiss warns below this many training points per cell
 IVF_TRAIN_POINTS_PER_CELL = 64  # k-means runs on a sample of this many points per cell
 IVF_MAX_NLIST = 1024  # more cells train slowly on two cores; 1M vectors in 1,024 cells scan ~1k per cell
+# A search of this many questions or fewer runs on one OpenMP thread. faiss's threads gain nothing on a few
+# questions, and after a search they spin waiting for more work, taking a core from the question encoder that runs
+# next: on two cores one-question hybrid search took 40 ms p50 with faiss's default threads and 31 ms with one
+# (bench/search_speed.py, 83 questions × 3, each setting in its own process, twice).
+FEW_QUERIES = 8
 
 
 def _nlist_for(n: int) -> int:
@@ -155,8 +160,14 @@ class VectorIndex:
                 if self.kind == "ivf"
                 else faiss.SearchParameters(sel=sel)
             )
-        scores, ids = self._index.search(q, k, params=params)
-        return scores, ids
+        threads = faiss.omp_get_max_threads()
+        if len(q) > FEW_QUERIES or threads == 1:
+            return self._index.search(q, k, params=params)  # type: ignore[no-any-return]
+        faiss.omp_set_num_threads(1)
+        try:
+            return self._index.search(q, k, params=params)  # type: ignore[no-any-return]
+        finally:
+            faiss.omp_set_num_threads(threads)
 
     def to_disk(self, path: Path) -> None:
         """Write the index to ``path`` atomically."""

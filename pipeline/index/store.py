@@ -347,6 +347,25 @@ class Store:
         vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), dim)
         return ids, vecs
 
+    def passages(self) -> tuple[np.ndarray, list[str]]:
+        """(faiss ids, passage texts) of every clause and sentence that has an e5 vector: what the companion model
+        encodes too (:mod:`pipeline.index.companion`), the same text under the same id."""
+        rows = [
+            (cid, passage_of(context, text))
+            for cid, context, text in self.db.execute(
+                "SELECT id, context, text FROM clauses WHERE vector IS NOT NULL ORDER BY id"
+            )
+        ]
+        if self.has_sentence_vectors:
+            rows += [
+                (rid + SENTENCE_ID_BASE, passage_of(context, sentence))
+                for rid, context, sentence in self.db.execute(
+                    "SELECT r.id, c.context, r.sentence FROM requirements r JOIN clauses c ON c.id = r.clause_id"
+                    " WHERE r.vector IS NOT NULL ORDER BY r.id"
+                )
+            ]
+        return np.array([r[0] for r in rows], dtype=np.int64), [r[1] for r in rows]
+
     def sentences(self, requirement_ids: Sequence[int]) -> dict[int, str]:
         """The sentences of these requirements, by id."""
         if not requirement_ids:

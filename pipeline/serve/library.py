@@ -23,7 +23,7 @@ from typing import Generic, TypeVar
 
 from pipeline.document import Change, Clause, Document, DocumentDiff, Hit, Requirement
 from pipeline.errors import PipelineError
-from pipeline.index import ClauseIndex, ClauseRow, Embedder, IndexedDocument, indexed_by_current
+from pipeline.index import ClauseIndex, ClauseRow, CompanionModel, Embedder, IndexedDocument, indexed_by_current
 from pipeline.search import SearchFilters, SearchMode, search_many
 from pipeline.settings import Settings
 
@@ -104,14 +104,18 @@ class Library:
     Args:
         settings: where the index and documents are.
         embedder: the e5 embedder (wrapped for batching by the caller); None serves sparse search only.
+        companion: the second model hybrid search fuses (:func:`pipeline.embed.use.load_companion`), or None.
 
     Raises:
         PipelineError: there is no index yet (with the command that builds it).
     """
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None):
+    def __init__(
+        self, settings: Settings, embedder: Embedder | None = None, companion: CompanionModel | None = None
+    ):
         self.settings = settings
         self.embedder = embedder
+        self.companion = companion if embedder is not None else None
         if not (settings.index_dir / "index.sqlite").is_file():
             raise PipelineError(
                 f"{settings.index_dir}: no index to serve; build it first with `koubo index` "
@@ -129,6 +133,8 @@ class Library:
         _one_faiss_thread()
         if embedder is not None:
             embedder.encode_queries(["query warm-up"])  # load the model now: the first search is a user's
+        if self.companion is not None:
+            self.companion.encode_queries(["query warm-up"])
         # the modality model too (read, or trained if missing): a document page prepares its document with it
         from pipeline.nlp import default_model, modality_version
         from pipeline.nlp.values import VALUE_RULES
@@ -175,7 +181,7 @@ class Library:
         with self._lock:
             if self._index is not None and self._index_stamp(self._index) == self._stamp:
                 return self._index
-            index = ClauseIndex(self.settings.index_dir, self.embedder, read_only=True)
+            index = ClauseIndex(self.settings.index_dir, self.embedder, companion=self.companion, read_only=True)
             try:
                 if self.embedder is not None:
                     _ = index.vectors  # load faiss now, not in the first search
@@ -183,6 +189,7 @@ class Library:
                 _ = index.sentence_owners  # read with the faiss it belongs to, before the stamp
                 _ = index.value_types
                 _ = index.cases
+                _ = index.companion_vectors
                 stamp = self._index_stamp(index)
             except BaseException:
                 index.store.close()
