@@ -87,6 +87,7 @@ def build(index_dir: Path, with_model: bool, query_precision: str = "auto") -> C
     for doc in corpus_documents([ROOT / "corpora"]):
         index.add(doc)
     index.save()
+    index.store_companion()
     return index
 
 

@@ -11,7 +11,7 @@
    not), exact search against the IVF option: build time, p50/p95 per query and
    recall@10 of IVF against exact, for a few ``nprobe``.
 
-Run:  .venv/bin/python bench/search_speed.py [--n-vectors 1000000] [--skip-faiss] [--skip-corpus]
+Run:  .venv/bin/python bench/search_speed.py [--n-vectors 1000000] [--skip-faiss] [--skip-corpus] [--index DIR]
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ class _TimedEmbedder:
             self.seconds += time.perf_counter() - t0
 
 
-def corpus_bench() -> None:
+def corpus_bench(index_dir: Path | None = None) -> None:
     from pipeline.cli import corpus_documents
     from pipeline.embed.embedder import load_embedder
     from pipeline.embed.use import load_companion
@@ -70,26 +70,31 @@ def corpus_bench() -> None:
     embedder = load_embedder(ROOT / "models")
     embedder.model  # noqa: B018  (loads lazily: load it here so that the build below is embedding only)
     print(f"model load: {time.perf_counter() - t0:.1f} s")
-    docs = list(corpus_documents([ROOT / "corpora"]))
     timed = _TimedEmbedder(embedder)
     companion = load_companion()
     timed_companion = _TimedEmbedder(companion) if companion is not None else None
     with tempfile.TemporaryDirectory() as tmp:
-        ix = ClauseIndex(Path(tmp), timed, companion=timed_companion)  # type: ignore[arg-type]
-        t0 = time.perf_counter()
-        for d in docs:
-            ix.add(d)
-        ix.save()
-        build = time.perf_counter() - t0
-        n = sum(d.n_clauses for d in ix.documents())
-        print(
-            f"index build: {n} clauses from {len(docs)} documents in {build:.1f} s = {n / build:.1f} clauses/s "
-            f"(embedding {timed.seconds:.1f} s, {100 * timed.seconds / build:.0f} %; documents prepared beforehand); "
-            f"{ix.store.n_vectors()} vectors: the clauses and the sentences of clauses of several sentences, "
-            f"passages in {embedder.passage_precision}"
-        )
-        if timed_companion is not None:
-            print(f"  companion (USE): the same passages in {timed_companion.seconds:.1f} s (within the build)")
+        if index_dir is not None:  # latency only, over an index built before (opened read-only, as the server does)
+            ix = ClauseIndex(index_dir, timed, companion=timed_companion, read_only=True)  # type: ignore[arg-type]
+            print(f"index {index_dir}: {sum(d.n_clauses for d in ix.documents())} clauses (not built here)")
+        else:
+            docs = list(corpus_documents([ROOT / "corpora"]))
+            ix = ClauseIndex(Path(tmp), timed, companion=timed_companion)  # type: ignore[arg-type]
+            t0 = time.perf_counter()
+            for d in docs:
+                ix.add(d)
+            ix.save()
+            ix.store_companion()
+            build = time.perf_counter() - t0
+            n = sum(d.n_clauses for d in ix.documents())
+            print(
+                f"index build: {n} clauses from {len(docs)} documents in {build:.1f} s = {n / build:.1f} clauses/s "
+                f"(embedding {timed.seconds:.1f} s, {100 * timed.seconds / build:.0f} %; documents prepared "
+                f"beforehand); {ix.store.n_vectors()} vectors: the clauses and the sentences of clauses of several "
+                f"sentences, passages in {embedder.passage_precision}"
+            )
+            if timed_companion is not None:
+                print(f"  companion (USE): the same passages in {timed_companion.seconds:.1f} s (within the build)")
         queries = [json.loads(x)["query"] for x in QUERIES.read_text(encoding="utf-8").splitlines() if x.strip()]
         for q in queries[:5]:  # warm-up: first calls build BM25 and touch the model
             search(ix, q, k=10)
@@ -155,9 +160,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-vectors", type=int, default=1_000_000)
     ap.add_argument("--skip-faiss", action="store_true")
     ap.add_argument("--skip-corpus", action="store_true")
+    ap.add_argument("--index", type=Path, help="measure latency over this index (built before) instead of building one")
     args = ap.parse_args(argv)
     if not args.skip_corpus:
-        corpus_bench()
+        corpus_bench(args.index)
     if not args.skip_faiss:
         faiss_bench(args.n_vectors)
     return 0

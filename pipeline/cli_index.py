@@ -29,7 +29,7 @@ from pipeline.cli import (
 )
 from pipeline.document import Hit, Modality
 from pipeline.errors import PipelineError
-from pipeline.index import ClauseIndex, CompanionModel, Embedder, indexed_by_current
+from pipeline.index import ClauseIndex, Embedder, indexed_by_current
 from pipeline.index.dense import IndexKind
 from pipeline.ingest import sha256_file
 from pipeline.search import SearchFilters, SearchMode, hit_record, search_many, snippet_start
@@ -46,15 +46,6 @@ def _embedder(settings: Settings, needed: bool) -> Embedder | None:
     from pipeline.embed.embedder import load_embedder
 
     return load_embedder(settings.models)
-
-
-def _companion(embedder: Embedder | None) -> CompanionModel | None:
-    """The second model hybrid search fuses, beside e5 (none for sparse search)."""
-    if embedder is None:
-        return None
-    from pipeline.embed.use import load_companion
-
-    return load_companion()
 
 
 @app.command()
@@ -90,8 +81,10 @@ def index(
     if rebuild and settings.index_dir.exists():
         shutil.rmtree(settings.index_dir)
     try:
+        from pipeline.embed.use import companion_for
+
         embedder = _embedder(settings, not sparse_only)
-        ix = ClauseIndex(settings.index_dir, embedder, companion=_companion(embedder), kind=_kind(kind))
+        ix = ClauseIndex(settings.index_dir, embedder, companion=companion_for(embedder), kind=_kind(kind))
     except PipelineError as e:
         _fail(e)
         return
@@ -114,8 +107,12 @@ def index(
             if status != "failed":
                 err.print(f"{status:<9} {f}", markup=False)
             bar.advance(task)
+        companion = bar.add_task("companion (USE)", total=None, current="vectors of new passages")
+        encoded = ix.store_companion(lambda done, total: bar.update(companion, completed=done, total=total))
         n_clauses = sum(d.n_clauses for d in ix.documents())
         model = ix.model or "no embedding model (sparse only)"
+    if encoded:
+        err.print(f"companion model (USE): {encoded} passages encoded into {settings.index_dir}/index.companion.npz")
     err.print(
         f"{len(files)} files: {counts['added']} added, {counts['replaced']} replaced, {counts['unchanged']} unchanged, "
         f"{counts['failed']} failed. Index {settings.index_dir}/: {n_clauses} clauses, {model}",
@@ -166,8 +163,11 @@ def search(
     settings = Settings()
     search_mode: SearchMode = "dense" if mode == "dense" else "sparse" if mode == "sparse" else "hybrid"
     try:
+        from pipeline.embed.use import companion_for
+
         embedder = _embedder(settings, search_mode != "sparse")
-        ix = ClauseIndex(settings.index_dir, embedder, companion=_companion(embedder))
+        companion = companion_for(embedder if search_mode == "hybrid" else None)  # dense search is e5's alone
+        ix = ClauseIndex(settings.index_dir, embedder, companion=companion)
         with ix:
             doc_ids = tuple(_doc_id(ix, d, settings) for d in doc or [])
             filters = SearchFilters(

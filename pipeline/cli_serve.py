@@ -73,11 +73,9 @@ def serve(
                 raise typer.Exit(1) from e
         # On loopback, answer only requests addressed to loopback (no DNS rebinding from a web page).
         hosts = [*LOOPBACK, "[::1]", "testserver"] if host in LOOPBACK and get is None else None
-        companion = None
-        if embedder is not None:
-            from pipeline.embed.use import load_companion
+        from pipeline.embed.use import companion_for
 
-            companion = load_companion()
+        companion = companion_for(embedder)
         application = create_app(
             settings, embedder=embedder, companion=companion, batch=not no_batch, allowed_hosts=hosts
         )

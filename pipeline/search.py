@@ -37,7 +37,8 @@ from pydantic import BaseModel, ConfigDict
 
 from pipeline.document import Hit, Modality
 from pipeline.errors import ModelUnavailableError
-from pipeline.index import ClauseIndex, IndexedDocument
+from pipeline.index import ClauseIndex, Embedder, IndexedDocument
+from pipeline.index.dense import VectorIndex
 from pipeline.index.sparse import token_spans, tokenize
 from pipeline.index.sparse import words as sudachi_words
 from pipeline.index.store import SENTENCE_ID_BASE
@@ -209,17 +210,16 @@ def search_many(
     dense_lists: list[list[tuple[int, float]]] = [[] for _ in queries]
     best_sentences: list[dict[int, int]] = [{} for _ in queries]  # clause id → requirement id of its best sentence
     sparse_lists: list[list[tuple[int, float]]] = [[] for _ in queries]
-    companion_lists = _companion_lists(index, queries, allowed, depth) if mode == "hybrid" else None
+    companion_lists: list[list[tuple[int, float]]] | None = None
     if mode in ("dense", "hybrid") and index.embedder is not None and queries:
+        wanted = None if allowed is None else index.vectors_of_clauses(allowed)
         vi = index.vectors
         if vi is not None and vi.ntotal:
-            qv = np.asarray(index.embedder.encode_queries(list(queries)), dtype=np.float32)
-            wanted = None if allowed is None else index.vectors_of_clauses(allowed)
-            scores, ids = vi.search(qv, SENTENCE_DEPTH * depth, allowed=wanted)
-            for q, (row_ids, row_scores) in enumerate(zip(ids, scores, strict=True)):
-                dense_lists[q], best_sentences[q] = _by_clause(
-                    row_ids, index.clauses_of_vectors(row_ids), row_scores, depth
-                )
+            for q, (ranking, best) in enumerate(_vector_rankings(index, index.embedder, vi, queries, wanted, depth)):
+                dense_lists[q], best_sentences[q] = ranking, best
+        companion, cv = index.companion, index.companion_vectors if mode == "hybrid" else None
+        if companion is not None and cv is not None and cv.ntotal:
+            companion_lists = [r for r, _ in _vector_rankings(index, companion, cv, queries, wanted, depth)]
     own_tokens = [tokenize(q) for q in queries]
     synonyms = [synonyms_in(q, toks) for q, toks in zip(queries, own_tokens, strict=True)]
     if mode in ("sparse", "hybrid"):
@@ -248,20 +248,20 @@ def search_many(
     return _hits(index, ranked, dense_lists, sparse_lists, marked, best_sentences, companion_lists)
 
 
-def _companion_lists(
-    index: ClauseIndex, queries: Sequence[str], allowed: np.ndarray | None, depth: int
-) -> list[list[tuple[int, float]]] | None:
-    """The companion model's ranking of clauses for each question (as e5's: a clause scores its best vector),
-    or None if the index has no companion."""
-    companion = index.companion
-    cv = index.companion_vectors if companion is not None else None
-    if companion is None or cv is None or not cv.ntotal or not queries:
-        return None
-    qv = np.asarray(companion.encode_queries(list(queries)), dtype=np.float32)
-    wanted = None if allowed is None else index.vectors_of_clauses(allowed)
-    scores, ids = cv.search(qv, SENTENCE_DEPTH * depth, allowed=wanted)
+def _vector_rankings(
+    index: ClauseIndex,
+    model: Embedder,
+    vectors: VectorIndex,
+    queries: Sequence[str],
+    wanted: np.ndarray | None,
+    depth: int,
+) -> list[tuple[list[tuple[int, float]], dict[int, int]]]:
+    """One model's ranking of clauses for each question (a clause scores its best vector, its own or one of its
+    sentences'), and the sentence that scored it where that was a sentence (see :func:`_by_clause`)."""
+    qv = np.asarray(model.encode_queries(list(queries)), dtype=np.float32)
+    scores, ids = vectors.search(qv, SENTENCE_DEPTH * depth, allowed=wanted)
     return [
-        _by_clause(row_ids, index.clauses_of_vectors(row_ids), row_scores, depth)[0]
+        _by_clause(row_ids, index.clauses_of_vectors(row_ids), row_scores, depth)
         for row_ids, row_scores in zip(ids, scores, strict=True)
     ]
 

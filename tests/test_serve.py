@@ -7,7 +7,6 @@ headings carry HTML, with the deterministic FakeEmbedder (hybrid search without 
 
 from __future__ import annotations
 
-import logging
 import sqlite3
 import threading
 import time
@@ -82,21 +81,26 @@ def _clause_id(client: TestClient, doc_id: str, path: str) -> int:
     return int(found[0])  # type: ignore[call-overload]
 
 
-def test_the_server_fuses_the_companion_without_writing(settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
-    """This test ensures that a server given the companion model (as `koubo serve` is) searches with it, read-only:
-    an index that has no companion vectors yet gets them in memory, with a warning naming `koubo index`, and none
-    are written."""
-    with caplog.at_level(logging.WARNING):
-        lib = Library(settings, BatchingEmbedder(FakeEmbedder()), companion=FakeCompanion())
-    assert "`koubo index` stores them" in caplog.text
-    with TestClient(create_app(settings, library=lib)) as c:
+def test_the_server_fuses_the_companion_without_writing(settings: Settings, tmp_path: Path) -> None:
+    """This test ensures that a server given the companion model (as `koubo serve` is) fuses its ranking, batched
+    and read-only: the companion file `koubo index` stored is read, not written."""
+    import shutil
+
+    copy = Settings(outputs=tmp_path / "outputs", corpora=CORPORA)
+    shutil.copytree(settings.outputs, copy.outputs)
+    with ClauseIndex(copy.index_dir, FakeEmbedder(), companion=FakeCompanion()) as ix:
+        assert ix.store_companion() > 1000
+    stored = (copy.index_dir / COMPANION_FILE).read_bytes()
+    lib = Library(copy, BatchingEmbedder(FakeEmbedder()), companion=BatchingEmbedder(FakeCompanion()))
+    with TestClient(create_app(copy, library=lib)) as c:
         hits = c.get("/api/search", params={"q": "再委託の上限", "k": 10}).json()["hits"]
+        ranked = lib.search(["再委託の上限"], k=10, mode="hybrid", filters=SearchFilters())[0]
     assert hits and "再委託" in hits[0]["text"]
-    ranked = lib.search(["再委託の上限"], k=10, mode="hybrid", filters=SearchFilters())[0]
     assert [h.clause_id for h in ranked] == [h["clause_id"] for h in hits]
     assert any(h.companion_rank for h in ranked)
-    assert not (settings.index_dir / COMPANION_FILE).exists()
-    lib.close()
+    assert (copy.index_dir / COMPANION_FILE).read_bytes() == stored
+    with pytest.raises(ValueError, match="Library"):
+        create_app(copy, library=lib, companion=FakeCompanion())
 
 
 # --- the JSON API ---------------------------------------------------------------------------------

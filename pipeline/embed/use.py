@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["COMPANION_NAME", "UseEmbedder", "load_companion"]
+__all__ = ["COMPANION_NAME", "UseEmbedder", "companion_for", "load_companion"]
 
 logger = logging.getLogger(__name__)
 
@@ -48,10 +48,10 @@ class UseEmbedder:
 
     dim = 512
 
-    def __init__(self, *, threads: int = 1):
+    def __init__(self, *, threads: int = 1, version: str | None = None):
         self.threads = threads
         self.name = COMPANION_NAME
-        self.revision = metadata.version(_DISTRIBUTION)
+        self.revision = version or metadata.version(_DISTRIBUTION)
         self._lock = threading.Lock()  # the model's thread limit is process-wide state: one call at a time
 
     @cached_property
@@ -76,13 +76,26 @@ class UseEmbedder:
 
 
 def load_companion(*, threads: int = 1) -> UseEmbedder | None:
-    """The companion model, or None (with a warning) if its package is not installed: hybrid search then
-    fuses BM25 and e5 only."""
+    """The companion model (its weights are read on first use, about 1.5 s).
+
+    Args:
+        threads: BLAS threads per call (see :class:`UseEmbedder`).
+
+    Returns:
+        The embedder, or None (with a warning) if its package is not installed: hybrid search then fuses BM25
+        and e5 only.
+    """
     try:
-        metadata.version(_DISTRIBUTION)
+        version = metadata.version(_DISTRIBUTION)
     except metadata.PackageNotFoundError:
         logger.warning(
-            "%s is not installed: hybrid search fuses BM25 and e5 only (pip install -e '.[index]')", _DISTRIBUTION
-        )
+            "%s is not installed: hybrid search fuses BM25 and e5 only (pip install %s==0.2.1)",
+            _DISTRIBUTION, _DISTRIBUTION,
+        )  # fmt: skip
         return None
-    return UseEmbedder(threads=threads)
+    return UseEmbedder(threads=threads, version=version)
+
+
+def companion_for(embedder: object | None) -> UseEmbedder | None:
+    """The companion to go with an e5 embedder: none without one (sparse search fuses nothing)."""
+    return None if embedder is None else load_companion()

@@ -20,19 +20,19 @@ embedder other than the one it was built with (:class:`IndexMismatchError`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal
 
 import numpy as np
 
 from pipeline.document import Clause, Document, SourceFile
 from pipeline.errors import IndexMismatchError
 from pipeline.index.cases import Cases, find_cases
-from pipeline.index.companion import COMPANION_FILE, CompanionModel, companion_vectors, kept_for
-from pipeline.index.dense import IndexKind, VectorIndex
+from pipeline.index.companion import COMPANION_FILE, load_companion_vectors, store_companion_vectors
+from pipeline.index.dense import Embedder, IndexKind, VectorIndex
 from pipeline.index.sparse import BM25, TOKENIZER, tokenize
 from pipeline.index.store import (
     SENTENCE_ID_BASE,
@@ -47,23 +47,11 @@ from pipeline.index.store import (
 )
 
 __all__ = [
-    "AddStatus", "ClauseIndex", "ClauseRow", "CompanionModel", "Embedder", "IndexedDocument", "document_label",
-    "indexed_by_current", "passage_text",
+    "AddStatus", "ClauseIndex", "ClauseRow", "Embedder", "IndexedDocument", "document_label", "indexed_by_current",
+    "passage_text",
 ]  # fmt: skip
 
 AddStatus = Literal["added", "replaced", "unchanged"]
-
-
-class Embedder(Protocol):
-    """What the index needs of an embedding model (see :mod:`pipeline.embed`)."""
-
-    name: str
-    revision: str
-    dim: int
-
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray: ...
-
-    def encode_passages(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
 PASSAGE = "passage.v4"  # what passage_text() builds and what is tokenised; a change needs a rebuilt index
@@ -166,7 +154,7 @@ class ClauseIndex:
         directory: Path,
         embedder: Embedder | None = None,
         *,
-        companion: CompanionModel | None = None,
+        companion: Embedder | None = None,
         kind: IndexKind = "flat",
         read_only: bool = False,
     ):
@@ -295,15 +283,26 @@ class ClauseIndex:
 
     @cached_property
     def companion_vectors(self) -> VectorIndex | None:
-        """The companion model's vectors of the passages e5 embedded, under the same ids (None without a
-        companion or an embedder). Read from ``index.companion.npz``; passages it lacks are encoded, and stored
-        unless the index is read-only."""
+        """The companion model's vectors of the passages e5 embedded, under the same ids, as
+        :meth:`store_companion` left them in ``index.companion.npz`` (None without a companion or an embedder, or
+        when the file lacks too many passages: see :func:`~pipeline.index.companion.load_companion_vectors`)."""
         if self.companion is None or self.embedder is None:
             return None
         ids, passages = self.store.passages()
-        return companion_vectors(
-            self.directory / COMPANION_FILE, self.companion, ids, passages, write=not self.read_only
+        return load_companion_vectors(self.directory / COMPANION_FILE, self.companion, ids, passages)
+
+    def store_companion(self, progress: Callable[[int, int], object] | None = None) -> int:
+        """Encode with the companion model the passages ``index.companion.npz`` lacks, drop those the index no
+        longer has, and write it (``koubo index`` does, after indexing). Returns how many passages were encoded
+        (0 without a companion or an embedder, or when the file was up to date)."""
+        if self.companion is None or self.embedder is None or self.read_only:
+            return 0
+        ids, passages = self.store.passages()
+        vectors, encoded = store_companion_vectors(
+            self.directory / COMPANION_FILE, self.companion, ids, passages, progress=progress
         )
+        self.__dict__["companion_vectors"] = vectors
+        return encoded
 
     @cached_property
     def value_types(self) -> dict[int, frozenset[str]]:
@@ -435,25 +434,17 @@ class ClauseIndex:
             self.__dict__.pop(derived, None)
 
     def save(self) -> None:
-        """Write the faiss index beside the SQLite record (atomically; SQLite commits per document), and the
-        companion vectors of what changed, or of everything if there are none yet or another model wrote them."""
-        if self.read_only:
-            return
-        changed = self._vectors is not None and self._dirty
-        if changed:
-            assert self._vectors is not None
+        """Write the faiss index beside the SQLite record (atomically); SQLite commits per document. The
+        companion's vectors are written by :meth:`store_companion`."""
+        if self._vectors is not None and self._dirty and not self.read_only:
             self._vectors.to_disk(self._faiss_path)
             self._dirty = False
-        if self.companion is None:
-            return
-        # read (and written if it had to be) in this session already, or current on disk: nothing to do
-        done = "companion_vectors" in self.__dict__ or kept_for(self.directory / COMPANION_FILE, self.companion)
-        if changed or not done:
-            _ = self.companion_vectors  # encodes and writes what index.companion.npz lacks
 
     def close(self) -> None:
-        self.save()
-        self.store.close()
+        try:
+            self.save()
+        finally:
+            self.store.close()
 
     def __enter__(self) -> ClauseIndex:
         return self

@@ -20,8 +20,9 @@ Two kinds of index:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -36,9 +37,23 @@ except ImportError as e:  # pragma: no cover - depends on the environment
 # faiss's bundled stubs lag its SWIG API (SearchParameters(sel=…), IndexIVF.nprobe): use it untyped.
 faiss: Any = _faiss
 
-__all__ = ["IVF_NPROBE", "IndexKind", "VectorIndex"]
+__all__ = ["IVF_NPROBE", "Embedder", "IndexKind", "VectorIndex"]
 
 IndexKind = Literal["flat", "ivf"]
+
+
+class Embedder(Protocol):
+    """What the index needs of an embedding model (e5, :mod:`pipeline.embed`, and the companion,
+    :mod:`pipeline.embed.use`): what it records of the model, and L2-normalised float32 vectors."""
+
+    name: str
+    revision: str
+    dim: int
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def encode_passages(self, texts: Sequence[str]) -> np.ndarray: ...
+
 IVF_NPROBE = 32  # cells searched per query; recall vs speed
 IVF_MIN_POINTS_PER_CELL = 39  # faiss warns below this many training points per cell
 IVF_TRAIN_POINTS_PER_CELL = 64  # k-means runs on a sample of this many points per cell

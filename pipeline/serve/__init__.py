@@ -26,7 +26,7 @@ from pipeline.settings import Settings
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from pipeline.index import CompanionModel, Embedder
+    from pipeline.index import Embedder
 
 __all__ = ["BatchingEmbedder", "Library", "NotFoundError", "create_app"]
 
@@ -46,7 +46,7 @@ def create_app(
     settings: Settings | None = None,
     *,
     embedder: Embedder | None = None,
-    companion: CompanionModel | None = None,
+    companion: Embedder | None = None,
     library: Library | None = None,
     batch: bool = True,
     allowed_hosts: Sequence[str] | None = None,
@@ -56,7 +56,8 @@ def create_app(
     Args:
         settings: where the outputs are (default: from the environment, ``KOUBO_…``).
         embedder: the e5 embedder for hybrid search; None serves sparse (BM25) search only.
-        companion: the second model hybrid search fuses (:func:`pipeline.embed.use.load_companion`), or None.
+        companion: the second model hybrid search fuses (:func:`pipeline.embed.use.load_companion`), or None;
+            with ``library``, give it to the library instead.
         library: an open :class:`Library` to serve (tests share one); built from ``settings`` if None.
         batch: encode concurrent questions together (see :mod:`pipeline.serve.batching`).
         allowed_hosts: the Host names to answer (``koubo serve`` on loopback passes its loopback names, so
@@ -77,16 +78,21 @@ def create_app(
     settings = settings or Settings()
     if library is None:
         library = Library(
-            settings, BatchingEmbedder(embedder, batch=batch) if embedder is not None else None, companion
+            settings,
+            BatchingEmbedder(embedder, batch=batch) if embedder is not None else None,
+            companion=BatchingEmbedder(companion, batch=batch) if companion is not None else None,
         )
+    elif companion is not None:
+        raise ValueError("give the companion to the Library, which carries it")
     lib = library
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         lib.close()
-        if isinstance(lib.embedder, BatchingEmbedder):
-            lib.embedder.close()
+        for model in (lib.embedder, lib.companion):
+            if isinstance(model, BatchingEmbedder):
+                model.close()
 
     app = FastAPI(
         title="koubo",

@@ -23,7 +23,8 @@ from typing import Generic, TypeVar
 
 from pipeline.document import Change, Clause, Document, DocumentDiff, Hit, Requirement
 from pipeline.errors import PipelineError
-from pipeline.index import ClauseIndex, ClauseRow, CompanionModel, Embedder, IndexedDocument, indexed_by_current
+from pipeline.index import ClauseIndex, ClauseRow, Embedder, IndexedDocument, indexed_by_current
+from pipeline.index.companion import COMPANION_FILE
 from pipeline.search import SearchFilters, SearchMode, search_many
 from pipeline.settings import Settings
 
@@ -42,17 +43,6 @@ HIGHLIGHT_EDGE = (220, 120, 0, 255)
 _PDFIUM = threading.Lock()  # PDFium (under pdfplumber's page images) is not thread-safe: one page at a time
 K = TypeVar("K")
 V = TypeVar("V")
-
-
-def _one_faiss_thread() -> None:
-    """faiss searches a few thousand clause vectors in microseconds; its OpenMP threads would only fight the
-    model's for the two cores while many requests run at once."""
-    try:
-        import faiss
-
-        faiss.omp_set_num_threads(1)
-    except ImportError:  # pragma: no cover - faiss comes with the index extra
-        pass
 
 
 class NotFoundError(PipelineError):
@@ -104,14 +94,15 @@ class Library:
     Args:
         settings: where the index and documents are.
         embedder: the e5 embedder (wrapped for batching by the caller); None serves sparse search only.
-        companion: the second model hybrid search fuses (:func:`pipeline.embed.use.load_companion`), or None.
+        companion: the second model hybrid search fuses (:func:`pipeline.embed.use.load_companion`; wrapped for
+            batching by the caller too), or None.
 
     Raises:
         PipelineError: there is no index yet (with the command that builds it).
     """
 
     def __init__(
-        self, settings: Settings, embedder: Embedder | None = None, companion: CompanionModel | None = None
+        self, settings: Settings, embedder: Embedder | None = None, *, companion: Embedder | None = None
     ):
         self.settings = settings
         self.embedder = embedder
@@ -124,13 +115,12 @@ class Library:
             )
         self._lock = threading.RLock()  # one SQLite connection: reads go through it one at a time
         self._index: ClauseIndex | None = None
-        self._stamp: tuple[float, int] = (0.0, 0)
+        self._stamp: tuple[float, float, int] = (0.0, 0.0, 0)
         self.generation = 0  # how many times the index was (re)opened: part of every cache key
         self._documents: _LRU[tuple[int, str], Document] = _LRU(DOCUMENT_CACHE)
         self._diffs: _LRU[tuple[int, str, str], DocumentDiff] = _LRU(DIFF_CACHE)
         self._images: _LRU[tuple[int, int, int], bytes] = _LRU(IMAGE_CACHE)
         index = self._ensure_index()
-        _one_faiss_thread()
         if embedder is not None:
             embedder.encode_queries(["query warm-up"])  # load the model now: the first search is a user's
         if self.companion is not None:
@@ -165,12 +155,14 @@ class Library:
             )
 
     # --- the index ----------------------------------------------------------------------------------
-    def _index_stamp(self, index: ClauseIndex) -> tuple[float, int]:
-        """What changes when `koubo index` writes: the faiss file, and SQLite's count of other connections'
-        commits (``PRAGMA data_version``; file times will not do: opening a WAL database touches its files)."""
-        faiss_file = self.settings.index_dir / "index.faiss"
+    def _index_stamp(self, index: ClauseIndex) -> tuple[float, float, int]:
+        """What changes when `koubo index` writes: the faiss and companion files, and SQLite's count of other
+        connections' commits (``PRAGMA data_version``; file times will not do: opening a WAL database touches
+        its files)."""
+        times = [(self.settings.index_dir / name) for name in ("index.faiss", COMPANION_FILE)]
         version = index.store.db.execute("PRAGMA data_version").fetchone()[0]
-        return (faiss_file.stat().st_mtime if faiss_file.exists() else 0.0, int(version))
+        faiss_time, companion_time = (f.stat().st_mtime if f.exists() else 0.0 for f in times)
+        return (faiss_time, companion_time, int(version))
 
     def _ensure_index(self) -> ClauseIndex:
         """The open index; reopened (and the caches dropped) if `koubo index` wrote to it since.
@@ -187,9 +179,9 @@ class Library:
                     _ = index.vectors  # load faiss now, not in the first search
                 _ = index.bm25
                 _ = index.sentence_owners  # read with the faiss it belongs to, before the stamp
+                _ = index.companion_vectors  # and the companion's, under the same ids
                 _ = index.value_types
                 _ = index.cases
-                _ = index.companion_vectors
                 stamp = self._index_stamp(index)
             except BaseException:
                 index.store.close()
@@ -227,6 +219,8 @@ class Library:
     def search(self, queries: Sequence[str], *, k: int, mode: SearchMode, filters: SearchFilters) -> list[list[Hit]]:
         if mode != "sparse" and self.embedder is not None:
             self.embedder.encode_queries(list(queries))  # batched with other requests, outside the lock
+        if mode == "hybrid" and self.companion is not None:
+            self.companion.encode_queries(list(queries))  # so is the companion's (both remember the vectors)
         with self._lock:
             return search_many(self._ensure_index(), list(queries), k=k, mode=mode, filters=filters)
 
