@@ -244,6 +244,23 @@ def test_changes_answers_the_question(client: TestClient, ids: dict[str, str]) -
 
 
 @pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("/api/search", "q: 指定してください (Field required)"),
+        ("/api/search?q=a&k=1000", "k: 50以下を指定してください"),
+        ("/api/search?q=a&k=0", "k: 1以上を指定してください"),
+        ("/api/search?q=a&k=x", "k: 整数で指定してください"),
+        ("/api/search?q=" + "あ" * 501, "q: 500文字以内で指定してください"),
+        ("/api/diff?old=x&new=0123456789ab", "old: 形式が違います"),
+    ],
+)
+def test_a_bad_parameter_is_told_in_japanese(client: TestClient, url: str, says: str) -> None:
+    """This test ensures that a 422 names the parameter and says what is wrong in Japanese, then pydantic's English."""
+    body = client.get(url).json()
+    assert body["status"] == 422 and says in body["error"]
+
+
+@pytest.mark.parametrize(
     ("url", "status", "says"),
     [
         ("/api/clauses/987654321", 404, "clause 987654321: not in the index"),
@@ -251,7 +268,7 @@ def test_changes_answers_the_question(client: TestClient, ids: dict[str, str]) -
         ("/api/documents/..%2F..%2Fetc%2Fpasswd/outline", 404, "no such page"),
         ("/api/documents/ZZZ/outline", 422, "doc_id"),
         ("/api/clauses/abc", 422, "clause_id"),
-        ("/api/search", 422, "q: Field required"),
+        ("/api/search", 422, "(Field required)"),
         ("/api/search?q=", 422, "q"),
         ("/api/search?q=a&k=0", 422, "k"),
         ("/api/search?q=a&k=1000", 422, "k"),

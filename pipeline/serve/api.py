@@ -97,11 +97,32 @@ def _error(request: Request, message: str, status: int, headers: Mapping[str, st
     return response
 
 
+# What a bad parameter is told, in Japanese, by pydantic's error type (its English message follows in brackets).
+_INVALID_JA = {
+    "missing": "指定してください",
+    "string_too_short": "{min_length}文字以上で指定してください",
+    "string_too_long": "{max_length}文字以内で指定してください",
+    "greater_than_equal": "{ge}以上を指定してください",
+    "less_than_equal": "{le}以下を指定してください",
+    "int_parsing": "整数で指定してください",
+    "string_pattern_mismatch": "形式が違います",
+    "literal_error": "次のいずれかを指定してください: {expected}",
+    "enum": "次のいずれかを指定してください: {expected}",
+}
+
+
 def _validation_message(exc: RequestValidationError) -> str:
+    """「k: 100以下を指定してください (Input should be less than or equal to 100)」, one part per bad parameter."""
     parts = []
     for e in exc.errors():
         where = ".".join(str(x) for x in e.get("loc", ()) if x not in ("query", "path"))
-        parts.append(f"{where}: {e.get('msg', 'invalid')}" if where else str(e.get("msg", "invalid")))
+        english = str(e.get("msg", "invalid"))
+        template = _INVALID_JA.get(str(e.get("type", "")))
+        try:
+            message = f"{template.format(**e.get('ctx', {}))} ({english})" if template else english
+        except (KeyError, IndexError):  # a context without the value the template names
+            message = english
+        parts.append(f"{where}: {message}" if where else message)
     return "; ".join(parts) or "invalid request"
 
 
