@@ -191,6 +191,12 @@ def test_hybrid_fuses_the_companions_ranking(tmp_path: Path, docs: dict[Path, Do
     assert top.score == pytest.approx(COMPANION_WEIGHT / (RRF_K + 1) + from_e5)
     for mode in ("sparse", "dense"):
         assert target not in [h.clause_id for h in search(ix, question, k=10, mode=mode)]  # type: ignore[arg-type]
+    # a search without the companion (bench/search_quality.py's hybrid-e5) leaves nothing cached against a later one
+    later = ClauseIndex(tmp_path / "ix", FakeEmbedder())
+    assert all(h.companion_rank is None for h in search(later, question, k=10, mode="hybrid"))
+    later.companion = companion
+    assert any(h.companion_rank for h in search(later, question, k=10, mode="hybrid"))
+    later.close()
     only_fy2026 = SearchFilters(docs=(docs[FY2026].id,))
     filtered = search_many(ix, [question], k=10, mode="hybrid", filters=only_fy2026)[0]
     assert filtered and all(h.doc == docs[FY2026].id for h in filtered)
