@@ -107,8 +107,10 @@ def index(
             if status != "failed":
                 err.print(f"{status:<9} {f}", markup=False)
             bar.advance(task)
-        companion = bar.add_task("companion (USE)", total=None, current="vectors of new passages")
-        encoded = ix.store_companion(lambda done, total: bar.update(companion, completed=done, total=total))
+        encoded = 0
+        if ix.companion is not None:  # its vectors of the passages it has not seen yet
+            companion = bar.add_task("companion (USE)", total=None, current="vectors of new passages")
+            encoded = ix.store_companion(lambda done, total: bar.update(companion, completed=done, total=total))
         n_clauses = sum(d.n_clauses for d in ix.documents())
         model = ix.model or "no embedding model (sparse only)"
     if encoded:
