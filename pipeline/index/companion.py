@@ -119,14 +119,13 @@ def store_companion_vectors(
     keys = [passage_key(p) for p in passages]
     kept = _read(path, model)
     todo = _missing(keys, passages, kept)
-    texts, done = list(todo.values()), 0
-    for start in range(0, len(texts), ENCODE_BATCH):
-        batch = texts[start : start + ENCODE_BATCH]
-        fresh = np.asarray(model.encode_passages(batch), dtype=np.float32)
-        kept.update(zip(list(todo)[start : start + ENCODE_BATCH], fresh, strict=True))
-        done += len(batch)
+    pending = list(todo.items())
+    for start in range(0, len(pending), ENCODE_BATCH):
+        batch = pending[start : start + ENCODE_BATCH]
+        fresh = np.asarray(model.encode_passages([text for _, text in batch]), dtype=np.float32)
+        kept.update(zip((key for key, _ in batch), fresh, strict=True))
         if progress is not None:
-            progress(done, len(texts))
+            progress(start + len(batch), len(pending))
     used = {k: kept[k] for k in keys}
     if todo or len(used) != len(kept) or not path.exists():
         _write(path, model, used)
