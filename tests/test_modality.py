@@ -27,11 +27,15 @@ FRESH2 = ROOT / "tests" / "data" / "modality_fresh2.jsonl"
 # Lowered from 0.95 / 0.89 when 5 gold and 2 fresh labels were changed to guideline v2.4 (the
 # consistency review of 2026-11-22): v7 reaches 0.949 and 0.883 on the relabelled files, and its
 # eligibility recall on gold is 0.875.
+# Lowered again (recall 0.87 → 0.83, fresh 0.88 → 0.86) when the evaluation began to read each sentence in the
+# context the pipeline gives it (the clause tree's title, modality_rules.v11) instead of the nearest numbered line
+# above it: on these dev files v11 reaches 0.944, eligibility recall 0.833 and 0.867, while over all 1,696 labelled
+# sentences its accuracy rose from 0.815 to 0.840 (bench/modality_eval.py --rules-only, every --gold file).
 MIN_ACCURACY = 0.94
-MIN_RECALL = 0.87
+MIN_RECALL = 0.83
 # Accuracy on the two later samples, rounded down; modality_rules.v4 was written with both in
 # view (v2 scored 0.767 on fresh unseen, v3 0.650 on fresh2 unseen), so these too pin regressions.
-MIN_FRESH_ACCURACY = 0.88
+MIN_FRESH_ACCURACY = 0.86
 MIN_FRESH2_ACCURACY = 0.74
 
 OB, PR, PE, EL, DL, RC, NO = (
@@ -326,7 +330,7 @@ def test_rule_names_are_unique_and_versioned() -> None:
     """This test ensures that every rule has a distinct name and the rule set a versioned name."""
     names = [name for name, _, _ in RULES]
     assert len(names) == len(set(names))
-    assert MODALITY_RULES == "modality_rules.v10"
+    assert MODALITY_RULES == "modality_rules.v11"
 
 
 def test_default_subject_is_used_only_when_none_is_stated() -> None:

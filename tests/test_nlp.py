@@ -134,8 +134,9 @@ def test_requirements_command_formats(tmp_path, monkeypatch):
 
 def test_requirements_use_the_learned_model_unless_rules_only(tmp_path, monkeypatch):
     """This test ensures that `koubo requirements` decides with the rules and the learned model by default, and
-    with the rules alone under --rules-only: the role headers of the 常駐支援者 list (「<コンサルティング>」),
-    which the rules read as eligibility items under their heading, are none to the model (guideline v2.2)."""
+    with the rules alone under --rules-only: a sub-title in the qualifications (「⑦ 業務実施のバックアップ体制等」),
+    which the rules read as a bare condition under 「イ. 伴走支援事業者の法人としての経験、能力」, is a caption, none,
+    to the model (guideline step 1)."""
     monkeypatch.setenv("KOUBO_OUTPUTS", str(tmp_path / "out"))
     rows = {}
     for flag in ([], ["--rules-only"]):
@@ -143,7 +144,7 @@ def test_requirements_use_the_learned_model_unless_rules_only(tmp_path, monkeypa
         assert r.exit_code == 0, r.output
         rows[bool(flag)] = {(x["clause_path"], x["sentence"]): x["modality"] for x in json.loads(r.stdout)}
     assert rows[False].keys() == rows[True].keys()  # the same sentences, only some modalities differ
-    header = ("IV.1.(1).ロ.b", "<コンサルティング>")
+    header = ("IV.1.(1).イ.⑦", "⑦ 業務実施のバックアップ体制等")
     assert rows[True][header] == "eligibility"
     assert rows[False][header] == "none"
     changed = [k for k in rows[False] if rows[False][k] != rows[True][k]]

@@ -49,8 +49,18 @@ if TYPE_CHECKING:  # numpy and scikit-learn only when a learned model is used
     from pipeline.nlp.learned import ModalityModel
 
 __all__ = [
-    "DocumentActors", "SubjectParser", "classify", "classify_sentences", "default_model", "extract_values",
-    "find_requirements", "modality_version", "requirement_record", "split_sentences",
+    "DocumentActors",
+    "SentenceContext",
+    "SubjectParser",
+    "classify",
+    "classify_sentences",
+    "default_model",
+    "extract_values",
+    "find_requirements",
+    "modality_version",
+    "requirement_record",
+    "sentence_contexts",
+    "split_sentences",
 ]  # fmt: skip
 
 log = logging.getLogger(__name__)
@@ -176,6 +186,67 @@ def _sentences(clause: Clause) -> Iterable[str]:
         yield from (s for s in split_sentences(line) if s.strip())
 
 
+# A bracketed title alone on a line of a clause's body (a cover page's 「【応募受付期間】」): a title for what follows.
+_INNER_TITLE = re.compile(r"^[*#\s]*【[^】]{1,20}】[*\s]*$")
+# A caption in angle brackets alone on a line (「#### <コンサルティング>」「<p>&lt;SE&gt;</p>」), HTML tags aside.
+_CAPTION = re.compile(r"^[#*\s]*(?:<|＜|〈|&lt;)[^<>＜＞〈〉&]{1,20}(?:>|＞|〉|&gt;)[*\s]*$")
+_TAG = re.compile(r"</?[a-z][^<>]*>")
+# A clause heading longer than this reads as an item's own sentence, not as a title over what follows.
+TITLE_MAX_CHARS = 40
+
+
+def _title(clause: Clause) -> str | None:
+    """The clause's heading as printed (「(2) 応募要件」「【新潟県】」) where it reads as a title over its body;
+    None for an item whose heading is its own sentence (「① …体制を有すること」「・…の写し」「(ｃ) …以内のもの」)."""
+    heading = clause.heading
+    if (
+        not heading
+        or clause.marker.startswith("bullet")
+        or len(heading) > TITLE_MAX_CHARS
+        or heading.rstrip().endswith(("。", "こと", "もの"))
+    ):
+        return None
+    return clause.label if heading in clause.label else f"{clause.label} {heading}".strip()
+
+
+@dataclass(frozen=True)
+class SentenceContext:
+    """A sentence of a clause with what the rules read beside it: the nearest title over it (the clause's own for its
+    body, an enclosing clause's for an item or for the heading line itself) and the default subject under that title.
+    """
+
+    path: str
+    sentence: str
+    heading: str | None
+    default: str | None
+    clause: Clause
+
+
+def sentence_contexts(doc: Document) -> list[SentenceContext]:
+    """Every sentence of every clause, in clause order, with the context ``find_requirements`` classifies it in.
+
+    Evaluations (``bench/modality_eval.py``) read the same contexts, so that they score the pipeline as it runs.
+    """
+    actors = DocumentActors.of("\n".join(b.orig for b in doc.blocks))  # as printed: 「ＭＦ登録者」 is a full-width term
+    over: dict[str, str | None] = {}  # each clause's path -> the title its body sits under
+    rows: list[SentenceContext] = []
+    for clause in doc.iter_clauses():
+        parent = over.get(clause.path.rsplit(".", 1)[0]) if "." in clause.path else None
+        title = over[clause.path] = _title(clause) or parent
+        for i, sentence in enumerate(_sentences(clause)):
+            if i == 0 and clause.heading and clause.heading[:10] in sentence:
+                heading = parent  # the heading line itself sits under the enclosing title, not under itself
+            elif _CAPTION.match(_TAG.sub("", sentence)):
+                heading = None  # 「<コンサルティング>」: a label over a group of items, not a condition under the title
+            elif _INNER_TITLE.match(sentence):
+                heading = title = sentence.strip("*# ")  # 「【応募受付期間】」 alone on a line of a cover page
+            else:
+                heading = title
+            # the default subject matters to the rules too: a plain-form 「…を行う。」 binds the main actor
+            rows.append(SentenceContext(clause.path, sentence, heading, actors.default_subject(heading), clause))
+    return rows
+
+
 def find_requirements(
     doc: Document, parser: SubjectParser | None = None, model: ModalityModel | None = None
 ) -> Document:
@@ -198,21 +269,12 @@ def find_requirements(
         ['eligibility', 'eligibility']
     """
     version = modality_version(model)
-    actors = DocumentActors.of("\n".join(b.text for b in doc.blocks))
     year = doc.source.fiscal_year
-    headings: dict[str, str | None] = {}
-    rows: list[tuple[str, str, str | None, str | None]] = []  # path, sentence, heading, default subject
-    for clause in doc.iter_clauses():
-        heading = clause.heading
-        if heading is None:  # an item: its context is the nearest heading above it
-            parent = clause.path.rsplit(".", 1)[0] if "." in clause.path else ""
-            heading = headings.get(parent)
-        headings[clause.path] = heading
-        # the default subject matters to the rules too: a plain-form 「…を行う。」 binds the main actor
-        default = actors.default_subject(heading)
-        rows.extend((clause.path, sentence, heading, default) for sentence in _sentences(clause))
-    decided = classify_sentences([r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows], model)
-    pending = [(path, sentence, c.modality, c.subject) for (path, sentence, _, _), c in zip(rows, decided, strict=True)]
+    rows = sentence_contexts(doc)
+    decided = classify_sentences(
+        [r.sentence for r in rows], [r.heading for r in rows], [r.default for r in rows], model
+    )
+    pending = [(r.path, r.sentence, c.modality, c.subject) for r, c in zip(rows, decided, strict=True)]
     # the parser sees only requirement sentences that name no subject themselves
     ask = [i for i, (_, s, m, _) in enumerate(pending) if m is not Modality.NONE and find_subject(s) is None]
     if parser is not None and ask:

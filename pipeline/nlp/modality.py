@@ -117,7 +117,7 @@ __all__ = [
     "subject_of",
 ]
 
-MODALITY_RULES = "modality_rules.v10"
+MODALITY_RULES = "modality_rules.v11"
 
 # Longest first, so that 伴走支援事業者 wins over 事業者 and 委託予定先 over 委託先.
 ACTORS: tuple[str, ...] = tuple(
@@ -410,7 +410,8 @@ HEADING_RULES: tuple[tuple[str, re.Pattern[str], re.Pattern[str], Modality], ...
         # Not under a heading about costs: a cost category (「・建物等施設に関する経費」) has no predicate
         # of its own and is none, the lead sentence carries the scope (guideline v2.2, v2.4); nor a
         # nominalised task (「…報告書等の提出」「成果の取りまとめ」), also none (v2.2).
-        ("heading.eligibility_item", r"^(?!.*(?:経費|費用|費目)).*?(?:" + ELIGIBILITY_HEADING.pattern + ")",
+        # Nor under 「支給要件の確認」: what the issuer checks, and by which papers, is its own procedure.
+        ("heading.eligibility_item", r"^(?!.*(?:経費|費用|費目|の確認$)).*?(?:" + ELIGIBILITY_HEADING.pattern + ")",
          r"[^するいたことだでしまんうくぐぶむぬつ]"
          r"(?<!提出)(?<!交付)(?<!実施)(?<!作成)(?<!管理)(?<!受領)(?<!請求)(?<!報告)(?<!運営)(?<!調整)(?<!取りまとめ)"
          r"(?<!提出等)(?<!交付等)(?<!実施等)(?<!作成等)(?<!管理等)(?<!報告等)" + _E,
@@ -460,7 +461,7 @@ ISSUER_PROCESS = re.compile(
     + _E
 )
 # Clause headings about the issuer's own procedure (review, selection, payment): plain statements there describe it.
-ISSUER_HEADING = re.compile(r"審査|評価|採択|選定|選考|結果|支払|確定|通知")
+ISSUER_HEADING = re.compile(r"審査|評価|採択|選定|選考|結果|支払|確定|通知|の確認$")
 # Headings of an annexed application (a region's plans and roles): plain statements there are that body's plans.
 PLAN_HEADING = re.compile(
     r"伴走支援を受け|受け入れる体制|受入体制|後の計画|希望する伴走支援|具体的な取組|[県府市町村区][^】]{0,14}の役割|【[^】]*[県府都道市町村区]】"
