@@ -148,6 +148,20 @@ now also holds fresh10):
     --exclude modality_fresh6.jsonl --exclude modality_fresh7.jsonl --exclude modality_fresh8.jsonl \
     --exclude modality_fresh9.jsonl \
     /tmp/exp/fresh10_unlabelled.jsonl
+
+fresh11 (tests/data/modality_fresh11.jsonl, 120 sentences) was drawn with seed 11, 20 per source, from the seven
+sources of issue 3 (the 地方公共団体 call had no candidate left), excluding gold and fresh…fresh10 (the default
+set at the time; name them with --exclude to redraw it now):
+
+  cd /work/main && .venv/bin/python tests/data/make_modality_sample.py --seed 11 --per-source 20 \
+    --source corpora/chiiki-dx/2025/chiiki-dx_fy2025_bansou-jigyosha_mri.txt \
+    --source corpora/chiiki-dx/2025/chiiki-dx_fy2025_chiho-kokyo-dantai_mri.txt \
+    --source corpora/chiiki-dx/2026/chiiki-dx_fy2026_bansou-jigyosha_nttdata-strategy.txt \
+    --source corpora/digital-jinzai/2026/digital-jinzai-platform_fy2026_meti.txt \
+    --source corpora/yorozu/2026/yorozu-shien-kyoten_fy2026_tohoku-meti.txt \
+    --source tests/data/realpdfs/mhlw_tsuchi_H26-11.pdf \
+    --source tests/data/realpdfs/mhlw_careerup_shikyu_yoryo_R7-07.pdf \
+    /tmp/exp/fresh11_unlabelled.jsonl
 """
 
 from __future__ import annotations
