@@ -7,10 +7,12 @@ source so that the rules are not tuned on the sentences they are judged on:
 - HELD-OUT:    ``corpora/digital-jinzai/…``, ``corpora/yorozu/…`` and
   ``tests/data/realpdfs/mhlw_careerup_shikyu_yoryo_R7-07.pdf``.
 
-Each sentence is classified with the heading of the clause it sits in (the
-nearest preceding short line that starts with a numbering marker, found in the
-source) and with the document's main actor as ``default_subject`` (the most
-frequent applicant term of that document), as a caller in the pipeline would.
+Each sentence is classified in the context the pipeline gives it (``pipeline.nlp.sentence_contexts``: the title
+the clause tree puts over it and the default subject under that title): the labelled sentence is found among the
+pipeline's sentences of its document, first in the clauses that cover its line or page, then anywhere in the
+document; one the pipeline does not have (text the segmenter leaves out) falls back to ``--context lines``, the
+nearest preceding short line that starts with a numbering marker, which is how this script measured until
+``modality_rules.v11``. How many sentences were found where, and how many fell back, is printed.
 
 Prints, for development, held-out and all: per-modality precision, recall, F1
 and support, micro P/R (= accuracy), macro P/R/F1, requirement P/R (``none`` as
@@ -34,6 +36,7 @@ Run:  .venv/bin/python bench/modality_eval.py [--errors] [--split dev|held-out|a
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import re
 import sys
@@ -169,26 +172,35 @@ def _contexts(source: str) -> tuple[tuple[str, SentenceContext, frozenset[int]],
 
 
 _BULLET = re.compile(r"^[-*＊・•‐－◇◆■□○●※\s]+")
+_TAG = re.compile(r"</?[a-z][^<>]*>")  # the labelled text keeps 「JC-STAR<sup>3</sup>」, the ingested 「JC-STAR3」
+
+# How the labelled sentences were found among the pipeline's: in a clause covering their line or page, elsewhere in
+# the document, or not at all (then read with --context lines).
+FOUND: Counter[str] = Counter()
 
 
 def _key(sentence: str) -> str:
-    return _squash(unicodedata.normalize("NFKC", _BULLET.sub("", sentence)))
+    return _squash(unicodedata.normalize("NFKC", _BULLET.sub("", _TAG.sub("", html.unescape(sentence)))))
 
 
 def pipeline_context(source: str, where: int, sentence: str) -> SentenceContext | None:
-    """The pipeline's own context for a labelled sentence: the row of ``sentence_contexts`` with the same text
-    (or the one holding its first 20 characters), in the clause that covers its line or page if several match.
-    None where the pipeline never sees the sentence (text the segmenter leaves out)."""
+    """The pipeline's own context for a labelled sentence: the row of ``sentence_contexts`` with the same text (else
+    one containing it or contained in it, else one holding its first 20 characters), looked for first among the
+    clauses that cover its line or page, then in the whole document, nearest first. None where no row matches."""
     key = _key(sentence)
     rows = _contexts(source)
-    found = [(r, w) for k, r, w in rows if k == key] or [
-        (r, w) for k, r, w in rows if len(key) >= 8 and (key in k or (k in key and len(k) >= 8))
-    ]
-    if not found:
-        found = [(r, w) for k, r, w in rows if key[:20] in k]
-    if not found:
-        return None
-    return min(found, key=lambda rw: 0 if where in rw[1] else min((abs(x - where) for x in rw[1]), default=10**6))[0]
+    near = [(k, r, w) for k, r, w in rows if where in w]
+    for pool, found_in in ((near, "own clause"), (rows, "elsewhere")):
+        found = [(r, w) for k, r, w in pool if k == key] or [
+            (r, w) for k, r, w in pool if len(key) >= 8 and (key in k or (k in key and len(k) >= 8))
+        ]
+        if not found and len(key) >= 20:
+            found = [(r, w) for k, r, w in pool if key[:20] in k]
+        if found:
+            FOUND[found_in] += 1
+            return min(found, key=lambda rw: min((abs(x - where) for x in rw[1]), default=10**6))[0]
+    FOUND["not found"] += 1
+    return None
 
 
 @cache
@@ -209,8 +221,8 @@ def load_items(pdf_reader: PdfReader | None = None, gold: Path = GOLD, context: 
             session cache so that the 82-page PDF is read once.
         context: ``"pipeline"``: each sentence's heading and default subject as ``find_requirements`` gives
             them (the clause tree's); ``"lines"``: the nearest numbered short line above it in the source (how
-            this script measured until stop 19, kept for comparison). A sentence the pipeline never sees falls back
-            to the lines.
+            this script measured until modality_rules.v11, kept for comparison). A sentence not found among the
+            pipeline's falls back to the lines.
     """
     if pdf_reader is not None:
         _PDF_READER.append(pdf_reader)
@@ -432,6 +444,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     golds: list[Path] = args.gold or [GOLD]
     items = [it for g in golds for it in load_items(gold=g, context=args.context)]
+    if args.context == "pipeline":
+        print(
+            f"context: {FOUND['own clause']} sentences found in the clause that covers their line or page, "
+            f"{FOUND['elsewhere']} elsewhere in their document, {FOUND['not found']} not found "
+            "(read with --context lines)"
+        )
     parser = None
     if args.ginza:
         from pipeline.nlp.ginza import GinzaParser

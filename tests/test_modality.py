@@ -253,6 +253,30 @@ V10_CASES: list[tuple[str, str | None, str | None, Modality]] = [
 # fmt: on
 
 
+# modality_rules.v11/v12: a title 「…の確認」 (with or without a parenthetical) is the issuer's procedure; a unit price
+# paid for the work is eligibility, and forms that only look like one are not. Written for these tests.
+# fmt: off
+V12_CASES: list[tuple[str, str | None, str | None, Modality]] = [
+    ("ロ 対象労働者の賃金規定等の増額改定前及び増額改定後の雇用契約書等", "3007 支給要件の確認", "事業主", NO),
+    ("ロ 対象労働者の賃金規定等の増額改定前及び増額改定後の雇用契約書等", "0701 支給要件の確認（共通）", "事業主", NO),
+    ("ロ 対象労働者の賃金規定等の増額改定前及び増額改定後の雇用契約書等", "(2) 支給要件", "事業主", EL),
+    ("支給要件は、次のイ及びロの書類により確認する。", "0701 支給要件の確認（共通）", "事業主", NO),
+    ("依頼業務1事案につき原則、50,000円（税抜き）とする。", "(1) 経費の区分", "実施機関", EL),
+    ("専門家派遣1回につき、20,000円とします。", None, "実施機関", EL),
+    ("同一事案につき、手数料として5,000円を納付することとします。", None, "応募者", OB),
+    ("1件につき、提出部数は3部とし、10,000円以上の案件は別途協議とする。", None, "応募者", NO),
+    ("1人当たり年間の平均賃金は3,000,000円となります。", None, "事業主", NO),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("sentence", "heading", "default_subject", "modality"), V12_CASES)
+def test_classify_v12_forms(sentence: str, heading: str | None, default_subject: str | None, modality: Modality) -> None:
+    """This test ensures that the modality_rules.v11/v12 forms are classified, and the look-alikes are not."""
+    c = classify(sentence, heading=heading, default_subject=default_subject)
+    assert c.modality is modality, c.rule
+
+
 @pytest.mark.parametrize(("sentence", "heading", "default_subject", "modality"), V10_CASES)
 def test_classify_v10_forms(sentence: str, heading: str | None, default_subject: str | None, modality: Modality) -> None:
     """This test ensures that the modality_rules.v10 forms are classified."""

@@ -10,18 +10,49 @@ from typer.testing import CliRunner
 from conftest import CORPORA
 from pipeline.cli import app
 from pipeline.document import Modality, ValueType
-from pipeline.nlp import DocumentActors, find_requirements
+from pipeline.nlp import DocumentActors, find_requirements, sentence_contexts
 from pipeline.nlp.ginza import GinzaParser
 from pipeline.nlp.modality import MODALITY_RULES, find_subject
 from pipeline.structure import segment
 
 FY2026_TXT = CORPORA / "chiiki-dx/2026/chiiki-dx_fy2026_bansou-jigyosha_nttdata-strategy.txt"
+FY2025_TXT = CORPORA / "chiiki-dx/2025/chiiki-dx_fy2025_bansou-jigyosha_mri.txt"
 runner = CliRunner()
 
 
 @cache
 def _parser() -> GinzaParser:
     return GinzaParser()  # loaded once per session: ~2 s
+
+
+def test_sentences_are_read_under_the_nearest_title(ingested):
+    """This test ensures that each sentence of a real call is read under the title the clause tree puts over it: an
+    item under its enclosing title, not under its own text; a heading line under its parent's title; a caption line
+    under none; a bracketed title on the cover over the date below it; an annex's region title with its brackets."""
+    rows = sentence_contexts(segment(ingested(FY2026_TXT)))
+
+    def under(path: str, start: str) -> str | None:
+        (heading,) = {r.heading for r in rows if r.path == path and r.sentence.startswith(start)}
+        return heading
+
+    qualification = "イ. 伴走支援事業者の法人としての経験、能力"
+    assert under("IV.1.(1).イ.①", "① 受託する伴走支援事業") == qualification  # its own text is not its title
+    assert under("IV.1.(1).イ.⑦", "⑦ 業務実施のバックアップ") == qualification
+    assert under("IV.1.(1).イ", "イ. 伴走支援事業者の法") == "(1) 応募者の資格要件"  # the heading line itself
+    assert under("IV.1.(1).ロ.b", "<コンサルティング>") is None  # a caption, not a condition
+    assert under("IV.1.(1).ロ.b", "官公庁・企業等におけるデジタル化") == "b. 常駐支援者の経験・能力"
+    assert under("front", "令和8年4月7日～同年4月28日") == "【応募受付期間】"
+    # the default subject follows the title: the applicant under one about applying, else the main actor
+    defaults = {r.heading: r.default for r in rows}
+    assert defaults["【応募受付期間】"] == "応募者" and defaults[qualification] == "伴走支援事業者"
+    rows2025 = sentence_contexts(segment(ingested(FY2025_TXT)))
+    # a bracket title is its label as printed (「【3 町村の受入体制】」, not the path's 「3町村の受入体制」), once
+    towns = {r.sentence: r.heading for r in rows2025 if r.path.startswith("別添1-1.4.(4).【3町村の受入体制】")}
+    assert towns["【3 町村の受入体制】"] == "(4) 伴走支援を受け入れる体制"
+    assert towns["・各町村とも情報システム担当職員が対応。"] == "【3 町村の受入体制】"
+    region = [r for r in rows2025 if r.path.endswith("【新潟県】")]
+    body = [r for r in region if r.sentence != "【新潟県】"]  # the title line itself sits under the section above
+    assert len(body) > 5 and {r.heading for r in body} == {"【新潟県】"}
 
 
 def test_requirements_over_the_fy2026_call(ingested):

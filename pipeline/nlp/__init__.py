@@ -28,7 +28,7 @@ import logging
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -177,15 +177,6 @@ def classify_sentences(
     return out
 
 
-def _sentences(clause: Clause) -> Iterable[str]:
-    """The clause's own sentences; a printed line break (a new block, a title line) ends one too.
-
-    The heading line is kept: 「(2)提出期限 令和8年4月10日(金)午前11時」 states a deadline.
-    """
-    for line in clause.orig.split("\n"):
-        yield from (s for s in split_sentences(line) if s.strip())
-
-
 # A bracketed title alone on a line of a clause's body (a cover page's 「【応募受付期間】」): a title for what follows.
 _INNER_TITLE = re.compile(r"^[*#\s]*【[^】]{1,20}】[*\s]*$")
 # A caption in angle brackets alone on a line (「#### <コンサルティング>」「<p>&lt;SE&gt;</p>」), HTML tags aside.
@@ -206,44 +197,62 @@ def _title(clause: Clause) -> str | None:
         or heading.rstrip().endswith(("。", "こと", "もの"))
     ):
         return None
-    return clause.label if heading in clause.label else f"{clause.label} {heading}".strip()
+    if clause.marker in ("bracket", "square"):  # the label is the title as printed: 「【3 町村の受入体制】」
+        return clause.label
+    return f"{clause.label} {heading}".strip()
 
 
 @dataclass(frozen=True)
 class SentenceContext:
-    """A sentence of a clause with what the rules read beside it: the nearest title over it (the clause's own for its
-    body, an enclosing clause's for an item or for the heading line itself) and the default subject under that title.
+    """A sentence of a clause with what the rules read beside it: the title it sits under and the default subject
+    under that title.
+
+    The title is the clause's own (``_title``) for its body, else the nearest enclosing clause's: an item, and the
+    heading line itself, sit under the title above. A caption line (「<コンサルティング>」) sits under none, and a
+    bracketed title alone on a line of a body (a cover page's 「【応募受付期間】」) is the title of the lines after it,
+    to the end of that clause.
     """
 
-    path: str
     sentence: str
     heading: str | None
     default: str | None
     clause: Clause
 
+    @property
+    def path(self) -> str:
+        return self.clause.path
+
 
 def sentence_contexts(doc: Document) -> list[SentenceContext]:
     """Every sentence of every clause, in clause order, with the context ``find_requirements`` classifies it in.
 
-    Evaluations (``bench/modality_eval.py``) read the same contexts, so that they score the pipeline as it runs.
+    A sentence ends at 。 and at a printed line break (a new block, a title line); the heading line is kept, since
+    「(2)提出期限 令和8年4月10日(金)午前11時」 states a deadline. Evaluations (``bench/modality_eval.py``) read the same
+    contexts, so that they score the pipeline as it runs.
     """
     actors = DocumentActors.of("\n".join(b.orig for b in doc.blocks))  # as printed: 「ＭＦ登録者」 is a full-width term
-    over: dict[str, str | None] = {}  # each clause's path -> the title its body sits under
     rows: list[SentenceContext] = []
-    for clause in doc.iter_clauses():
-        parent = over.get(clause.path.rsplit(".", 1)[0]) if "." in clause.path else None
-        title = over[clause.path] = _title(clause) or parent
-        for i, sentence in enumerate(_sentences(clause)):
-            if i == 0 and clause.heading and clause.heading[:10] in sentence:
-                heading = parent  # the heading line itself sits under the enclosing title, not under itself
-            elif _CAPTION.match(_TAG.sub("", sentence)):
-                heading = None  # 「<コンサルティング>」: a label over a group of items, not a condition under the title
-            elif _INNER_TITLE.match(sentence):
-                heading = title = sentence.strip("*# ")  # 「【応募受付期間】」 alone on a line of a cover page
-            else:
-                heading = title
-            # the default subject matters to the rules too: a plain-form 「…を行う。」 binds the main actor
-            rows.append(SentenceContext(clause.path, sentence, heading, actors.default_subject(heading), clause))
+
+    def visit(clause: Clause, above: str | None) -> None:
+        title = _title(clause) or above
+        inner = title  # the title of the lines that follow (a bracketed title line changes it)
+        for n, line in enumerate(clause.orig.split("\n")):
+            for sentence in (s for s in split_sentences(line) if s.strip()):
+                if n == 0:
+                    heading = above  # the heading line sits under the enclosing title, not under itself
+                elif _CAPTION.match(_TAG.sub("", sentence)):
+                    heading = None  # 「<コンサルティング>」: a label over a group of items, not a condition
+                else:
+                    heading = inner
+                    if _INNER_TITLE.match(sentence):
+                        inner = sentence.strip("*# ")
+                # the default subject matters to the rules too: a plain-form 「…を行う。」 binds the main actor
+                rows.append(SentenceContext(sentence, heading, actors.default_subject(heading), clause))
+        for child in clause.children:
+            visit(child, title)
+
+    for clause in doc.clauses:
+        visit(clause, None)
     return rows
 
 

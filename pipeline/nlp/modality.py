@@ -99,11 +99,11 @@ procedure: plain statements under it describe it, and its bare items are papers,
 fresh…fresh10 read as the pipeline reads them, rules alone: accuracy 0.815 → 0.840. fresh11, drawn and labelled
 blind after this version was committed and scored once: rules alone 0.808 (v10 as the pipeline ran it: 0.758).
 
-
 ``modality_rules.v12``: a unit price (「依頼業務1事案につき原則、50,000円（税抜き）とする」) says how much is paid
 for the work, eligibility (guideline v2.2), no longer a setting (none); 4 sentences of the labelled sets change, all
 to their label, one of them in fresh11, whose errors were read before this rule was written (rules alone over all
 1,816: 0.838 → 0.840). Not yet scored on a blind sample.
+
 The rule set is versioned as :data:`MODALITY_RULES`; change the name whenever a
 change to the tables below can change an output.
 """
@@ -326,7 +326,7 @@ RULES: tuple[tuple[str, Modality, re.Pattern[str]], ...] = tuple(
         # 「支払額は、委託契約額の範囲内で、事業に要した費用の合計となります」: how much of the costs is paid (v2.2)
         ("eligibility.payment", Modality.ELIGIBILITY, r"支払(?:額|金額)は[、，]?[^。]*(?:範囲内|上限|限度|以内)"),
         # 「依頼業務1事案につき原則、50,000円（税抜き）とする」: a unit price, how much is paid for the work (v2.2)
-        ("eligibility.unit_price", Modality.ELIGIBILITY, rf"(?:{_NUM}|一)\s*(?:事案|件|日|時間|人|名|回|コマ|単位)(?:につき|当たり|あたり)[、，]?[^。]*?[0-9０-９,，.．]+\s*(?:円|千円|万円)[^。]*(?:とする|とします|です|となります)" + _E),
+        ("eligibility.unit_price", Modality.ELIGIBILITY, r"(?<!同)(?:[0-9０-９]+|一)\s*(?:事案|件|日|時間|人|名|回|コマ|単位)につき[、，]?[^。]*?[0-9０-９,，.．]+\s*(?:円|千円|万円)(?:[（(][^）)]*[）)])?(?:とする|とします)" + _E),
         # 「各都道府県につき、1件」「一の都道府県につき一の申請とします」
         ("eligibility.per_unit", Modality.ELIGIBILITY, rf"につき[、，]?\s*(?:{_NUM}|一)\s*(?:件|名|人|回|申請|社|者)"),
         # 「…は、選定しません」「採択いたしません」
@@ -425,7 +425,7 @@ HEADING_RULES: tuple[tuple[str, re.Pattern[str], re.Pattern[str], Modality], ...
         # of its own and is none, the lead sentence carries the scope (guideline v2.2, v2.4); nor a
         # nominalised task (「…報告書等の提出」「成果の取りまとめ」), also none (v2.2).
         # Nor under 「支給要件の確認」: what the issuer checks, and by which papers, is its own procedure.
-        ("heading.eligibility_item", r"^(?!.*(?:経費|費用|費目|の確認$)).*?(?:" + ELIGIBILITY_HEADING.pattern + ")",
+        ("heading.eligibility_item", r"^(?!.*(?:経費|費用|費目|の確認(?:[（(][^）)]*[）)])?$)).*?(?:" + ELIGIBILITY_HEADING.pattern + ")",
          r"[^するいたことだでしまんうくぐぶむぬつ]"
          r"(?<!提出)(?<!交付)(?<!実施)(?<!作成)(?<!管理)(?<!受領)(?<!請求)(?<!報告)(?<!運営)(?<!調整)(?<!取りまとめ)"
          r"(?<!提出等)(?<!交付等)(?<!実施等)(?<!作成等)(?<!管理等)(?<!報告等)" + _E,
@@ -475,7 +475,7 @@ ISSUER_PROCESS = re.compile(
     + _E
 )
 # Clause headings about the issuer's own procedure (review, selection, payment): plain statements there describe it.
-ISSUER_HEADING = re.compile(r"審査|評価|採択|選定|選考|結果|支払|確定|通知|の確認$")
+ISSUER_HEADING = re.compile(r"審査|評価|採択|選定|選考|結果|支払|確定|通知|の確認(?:[（(][^）)]*[）)])?$")
 # Headings of an annexed application (a region's plans and roles): plain statements there are that body's plans.
 PLAN_HEADING = re.compile(
     r"伴走支援を受け|受け入れる体制|受入体制|後の計画|希望する伴走支援|具体的な取組|[県府市町村区][^】]{0,14}の役割|【[^】]*[県府都道市町村区]】"

@@ -1,9 +1,10 @@
 """Write pipeline/nlp/modality_training.jsonl: every labelled sentence with its heading, for the learned model.
 
 Each line is ``{"sentence", "heading", "default", "modality", "set", "source"}``: the sentence and its final label as in
-``tests/data/modality_*.jsonl`` (gold, then fresh, fresh2 …, in that order), the heading found for it the way
-``bench/modality_eval.py`` finds it (the nearest heading line above the sentence in its source), the default
-subject the pipeline would pass to the rules for it (the model reads the rules' answer), the name of the
+``tests/data/modality_*.jsonl`` (gold, then fresh, fresh2 …, in that order), the title the pipeline reads it under
+(``pipeline.nlp.sentence_contexts``, found by ``bench/modality_eval.py``; the nearest heading line above it in its
+source for the few sentences not found among the pipeline's), the default subject the pipeline passes to the rules
+for it (the model reads the rules' answer), the name of the
 labelled file it came from and the document it was drawn from (for leave-one-document-out evaluation).
 ``pipeline.nlp.learned`` trains on this file.
 
