@@ -119,14 +119,22 @@ def _read_pdf(path: Path) -> Document:
     return read_pdf(path)
 
 
+def _read_source(path: Path) -> Document:
+    """A source as the pipeline ingests it: the PDF reader set by load_items() (or ``read_pdf``), else ``read_text``."""
+    if path.suffix == ".pdf":
+        return (_PDF_READER[-1] if _PDF_READER else _read_pdf)(path)
+    from pipeline.ingest import read_text
+
+    return read_text(path)
+
+
 @cache
 def source_lines(source: str) -> tuple[tuple[int, str], ...]:
     """(line or page number, text) of a source: text lines for .txt, ingested blocks for a PDF."""
     path = ROOT / source
     if path.suffix == ".pdf":
         # The same blocks `koubo show <pdf>` prints.
-        doc = (_PDF_READER[-1] if _PDF_READER else _read_pdf)(path)
-        return tuple((b.prov[0].page_no or 0, b.orig) for b in doc.blocks)
+        return tuple((b.prov[0].page_no or 0, b.orig) for b in _read_source(path).blocks)
     return tuple(enumerate(path.read_text(encoding="utf-8").splitlines(), start=1))
 
 
@@ -154,13 +162,10 @@ def find_heading(source: str, where: int, sentence: str) -> str | None:
 def _contexts(source: str) -> tuple[tuple[str, SentenceContext, frozenset[int]], ...]:
     """The pipeline's sentences of a source (``sentence_contexts``), each squashed for matching and with the lines
     (.txt) or pages (PDF) its clause covers."""
-    from pipeline.ingest import read_text
     from pipeline.structure import segment
 
-    path = ROOT / source
-    doc = (_PDF_READER[-1] if _PDF_READER else _read_pdf)(path) if path.suffix == ".pdf" else read_text(path)
     out = []
-    for row in sentence_contexts(segment(doc)):
+    for row in sentence_contexts(segment(_read_source(ROOT / source))):
         where: set[int] = set()
         for p in row.clause.prov:
             if p.page_no is not None:

@@ -179,9 +179,8 @@ def classify_sentences(
 
 # A bracketed title alone on a line of a clause's body (a cover page's 「【応募受付期間】」): a title for what follows.
 _INNER_TITLE = re.compile(r"^[*#\s]*【[^】]{1,20}】[*\s]*$")
-# A caption in angle brackets alone on a line (「#### <コンサルティング>」「<p>&lt;SE&gt;</p>」), HTML tags aside.
-_CAPTION = re.compile(r"^[#*\s]*(?:<|＜|〈|&lt;)[^<>＜＞〈〉&]{1,20}(?:>|＞|〉|&gt;)[*\s]*$")
-_TAG = re.compile(r"</?[a-z][^<>]*>")
+# A caption in angle brackets alone on a line (「#### <コンサルティング>」; ingestion has already removed HTML markup).
+_CAPTION = re.compile(r"^[#*\s]*[<＜〈][^<>＜＞〈〉]{1,20}[>＞〉][*\s]*$")
 # A clause heading longer than this reads as an item's own sentence, not as a title over what follows.
 TITLE_MAX_CHARS = 40
 
@@ -240,7 +239,7 @@ def sentence_contexts(doc: Document) -> list[SentenceContext]:
             for sentence in (s for s in split_sentences(line) if s.strip()):
                 if n == 0:
                     heading = above  # the heading line sits under the enclosing title, not under itself
-                elif _CAPTION.match(_TAG.sub("", sentence)):
+                elif _CAPTION.match(sentence):
                     heading = None  # 「<コンサルティング>」: a label over a group of items, not a condition
                 else:
                     heading = inner
