@@ -91,6 +91,7 @@ class Item:
     # annotator, second annotator; the gold is theirs, or adjudicated where they differ).
     annotators: tuple[Modality, Modality] | None = None
     set: str = ""  # the labelled file it came from (modality_fresh9 …)
+    author: str | None = None  # who wrote its clause when not the issuer (a region's own annex)
 
     @property
     def dev(self) -> bool:
@@ -237,8 +238,9 @@ def load_items(pdf_reader: PdfReader | None = None, gold: Path = GOLD, context: 
             continue
         r = json.loads(line)
         found = pipeline_context(r["source"], int(r["page_or_line"]), r["sentence"]) if context == "pipeline" else None
+        author = None
         if found is not None:
-            heading, default = found.heading, found.default
+            heading, default, author = found.heading, found.default, found.author
         else:
             heading = find_heading(r["source"], int(r["page_or_line"]), r["sentence"])
             default = default_subject(r["source"], heading)
@@ -255,6 +257,7 @@ def load_items(pdf_reader: PdfReader | None = None, gold: Path = GOLD, context: 
                 default_subject=default,
                 annotators=(Modality(first), Modality(second)) if second else None,
                 set=gold.stem,
+                author=author,
             )
         )
     return items
@@ -299,6 +302,7 @@ def score(
             [items[i].heading for i in idx],
             [items[i].default_subject for i in idx],
             mine,
+            [items[i].author for i in idx],
         )
         by_index.update(zip(idx, said, strict=True))
     found = [by_index[i] for i in range(len(items))]
@@ -489,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
             for it in subset:
                 if it.gold_subject is None:
                     continue
-                c = classify(it.sentence, heading=it.heading, default_subject=it.default_subject)
+                c = classify(it.sentence, heading=it.heading, default_subject=it.default_subject, author=it.author)
                 if c.subject != it.gold_subject:
                     print(f"  [subject {it.gold_subject} → {c.subject}] {it.sentence[:100]}")
         if args.headings:

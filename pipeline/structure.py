@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from pipeline.document import (
@@ -654,6 +654,49 @@ def segment(doc: Document, *, rules: list[tuple[str, str]] | None = None) -> Doc
     return doc.model_copy(
         update={"clauses": clauses, "references": references, "criteria": criteria, "produced_by": produced}
     )
+
+
+# Case annexes: a run of sibling annexes, each one case of the same thing
+# (「別添1-1 希望する伴走支援について（宮城県）」 …).
+MIN_CASES = 3  # sibling annexes needed to call them cases
+# 「別添1-3」「別紙 2－1」「参考資料1-2」 as path ids write them (ASCII hyphens; 「#2」 for a repeated label)
+_SIBLING = re.compile(r"^(?P<kind>別添|別紙|参考資料|参考|様式)(?P<main>\d+)-(?P<sub>\d+)(?:#\d+)?$")
+_BRACKETED_END = re.compile(r"[（(](?P<name>[^（）()]{1,30})[）)]\s*$")
+
+
+def case_annexes(rows: Iterable[tuple[str, str, str, int]]) -> dict[tuple[str, str], str]:
+    """The top-level annexes that are cases of one thing, with the name each goes by as printed.
+
+    Args:
+        rows: ``(document id, path, heading, level)`` of clauses (only level-1 annexes count).
+
+    Returns:
+        ``(document id, annex path)`` → the bracketed name at the end of its heading (「宮城県」).
+
+    Example:
+        >>> heads = [f"希望する伴走支援について（{p}）" for p in ("宮城県", "栃木県", "新潟県")]
+        >>> case_annexes(("d", f"別添1-{i}", h, 1) for i, h in enumerate(heads, 1))[("d", "別添1-2")]
+        '栃木県'
+    """
+    # (document, kind, main number, heading without its bracketed end) → [(annex path, bracketed name)]
+    groups: dict[tuple[str, str, str, str], list[tuple[str, str]]] = {}
+    for doc_id, path, heading, level in rows:
+        m = _SIBLING.match(path)
+        if level != 1 or m is None:
+            continue
+        text = unicodedata.normalize("NFKC", heading).strip()
+        b = _BRACKETED_END.search(text)
+        if b is not None:
+            groups.setdefault((doc_id, m["kind"], m["main"], text[: b.start()].strip()), []).append((path, b["name"]))
+    annexes: dict[tuple[str, str], str] = {}
+    for (doc_id, *_), members in groups.items():
+        counts: dict[str, int] = {}
+        for _, name in members:
+            counts[name] = counts.get(name, 0) + 1
+        distinct = [(path, name) for path, name in members if counts[name] == 1]  # a name twice names neither
+        if len(distinct) >= MIN_CASES:
+            annexes.update(((doc_id, path), name) for path, name in distinct)
+    return annexes
 
 
 def iter_outline(clauses: list[Clause], *, include_items: bool = False) -> Iterator[Clause]:

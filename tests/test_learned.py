@@ -248,7 +248,7 @@ def test_held_out_model_leaves_out_the_scored_sample(ingested: Callable[[Path], 
     bench = _bench()
     rows = [json.loads(line) for line in TRAINING.read_text(encoding="utf-8").splitlines()]
     kept = [
-        Example(r["sentence"], r["heading"], Modality(r["modality"]), default=r["default"])
+        Example(r["sentence"], r["heading"], Modality(r["modality"]), default=r["default"], author=r.get("author"))
         for r in rows
         if r["set"] != "modality_fresh9"
     ]

@@ -277,6 +277,28 @@ def test_classify_v12_forms(sentence: str, heading: str | None, default_subject:
     assert c.modality is modality, c.rule
 
 
+# (sentence, author, modality): a region's own annex (modality_rules.v13); the default subject is the call's main actor
+V13_CASES: list[tuple[str, str | None, Modality]] = [
+    ("但馬地域3市2町による勉強会を県主催で立ち上げる。", "兵庫県", NO),  # its own plan
+    ("外部支援を受けながら地域DXの推進体制を構築する必要がある。", "新潟県", NO),
+    ("県としてもノウハウの獲得に努める。", "新潟県", NO),
+    ("以下のイ～ホの伴走支援を希望し、具体的なロードマップの整理を行うものとする。", "京都府", NO),
+    ("但馬地域3市2町による勉強会を県主催で立ち上げる。", None, OB),  # the same words in the call's own body
+    ("伴走支援事業者は自らも市町と対話を重ね、県内市町の合意形成を支援する。", "兵庫県", OB),  # names its actor
+    ("提案書には担当者の連絡先を記載してください。", "兵庫県", OB),  # a request, not a plan
+    ("月1回の定例会に参加することが望ましい。", "兵庫県", RC),
+]
+
+
+@pytest.mark.parametrize(("sentence", "author", "modality"), V13_CASES)
+def test_classify_v13_own_plans(sentence: str, author: str | None, modality: Modality) -> None:
+    """This test ensures that a plan stated without an actor in a clause written by a region about itself is none
+    (modality_rules.v13), while a sentence naming its actor, a request and the same plan in the call's body are not."""
+    c = classify(sentence, default_subject="伴走支援事業者", author=author)
+    assert c.modality is modality, c.rule
+    assert (c.rule == "none.own_plan") is (author is not None and modality is NO)
+
+
 @pytest.mark.parametrize(("sentence", "heading", "default_subject", "modality"), V10_CASES)
 def test_classify_v10_forms(sentence: str, heading: str | None, default_subject: str | None, modality: Modality) -> None:
     """This test ensures that the modality_rules.v10 forms are classified."""
@@ -354,7 +376,7 @@ def test_rule_names_are_unique_and_versioned() -> None:
     """This test ensures that every rule has a distinct name and the rule set a versioned name."""
     names = [name for name, _, _ in RULES]
     assert len(names) == len(set(names))
-    assert MODALITY_RULES == "modality_rules.v12"
+    assert MODALITY_RULES == "modality_rules.v13"
 
 
 def test_default_subject_is_used_only_when_none_is_stated() -> None:

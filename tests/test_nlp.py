@@ -55,6 +55,24 @@ def test_sentences_are_read_under_the_nearest_title(ingested):
     assert len(body) > 5 and {r.heading for r in body} == {"【新潟県】"}
 
 
+def test_a_regions_own_annex_has_that_region_as_author(ingested):
+    """This test ensures that the sentences of a case annex a region wrote about itself (「別添1-3 希望する伴走支援に
+    ついて（新潟県）」) carry that region as their author, the call's own body none, and that a plan the region states
+    there without an actor is not a requirement while the call's plain-form duties still are."""
+    doc = segment(ingested(FY2025_TXT))
+    rows = sentence_contexts(doc)
+    authors = {r.path.split(".", 1)[0]: r.author for r in rows if r.path.startswith("別添")}
+    assert authors["別添1-3"] == "新潟県" and authors["別添1-7"] == "京都府" and authors["別添1-14"] == "沖縄県"
+    assert authors["別添2"] is None and authors["別添3"] is None  # the call's own annexes
+    assert {r.author for r in rows if not r.path.startswith("別添")} == {None}
+    assert {r.author for r in sentence_contexts(segment(ingested(FY2026_TXT)))} == {None}  # no case annexes
+    said = {r.sentence: (r.modality, r.clause_path) for r in find_requirements(doc).requirements}
+    plan = next(s for s in said if "県主催で立ち上げる" in s)
+    assert said[plan][0] is Modality.NONE and said[plan][1].startswith("別添1-8")
+    stated = next(s for s in said if s.startswith("伴走支援事業者は自らも市町と対話を重ねて"))
+    assert said[stated][0] is Modality.OBLIGATION
+
+
 def test_requirements_over_the_fy2026_call(ingested):
     """This test ensures that the FY2026 call yields typed requirements at their clause paths, with
     values: the budget cap with its qualifier, the application period, the resident-supporter rule."""

@@ -26,14 +26,10 @@ from dataclasses import dataclass
 from functools import cached_property
 from types import MappingProxyType
 
-from pipeline.index.sparse import is_place_name
+from pipeline.structure import MIN_CASES, case_annexes
 
 __all__ = ["MIN_CASES", "Cases", "find_cases", "names_of"]
 
-MIN_CASES = 3  # sibling annexes needed to call them cases
-# 「別添1-3」「別紙 2－1」「参考資料1-2」 as path ids write them (ASCII hyphens; 「#2」 for a repeated label)
-_SIBLING = re.compile(r"^(?P<kind>別添|別紙|参考資料|参考|様式)(?P<main>\d+)-(?P<sub>\d+)(?:#\d+)?$")
-_BRACKETED_END = re.compile(r"[（(](?P<name>[^（）()]{1,30})[）)]\s*$")
 _HEADING_BRACKETS = re.compile(r"^[【\[［〔]\s*|\s*[】\]］〕]$")
 # What a place may be called without: 「長野県」 → 「長野」, 「宇都宮市」 → 「宇都宮」 (not 「北海道」: 道 stays)
 _PLACE_SUFFIX = re.compile(r"(?<=..)(?:都|府|県|市|区|町|村)$")
@@ -90,25 +86,12 @@ def find_cases(rows: Iterable[tuple[int, str, str, str, int]]) -> Cases:
     Args:
         rows: ``(clause id, document id, path, heading, level)`` of every clause.
     """
+    from pipeline.index.sparse import is_place_name
+
     rows = list(rows)
-    # (document, kind, main number, heading without its bracketed end) → [(annex path, bracketed name)]
-    groups: dict[tuple[str, str, str, str], list[tuple[str, str]]] = {}
-    for _, doc_id, path, heading, level in rows:
-        m = _SIBLING.match(path)
-        if level != 1 or m is None:
-            continue
-        text = unicodedata.normalize("NFKC", heading).strip()
-        b = _BRACKETED_END.search(text)
-        if b is not None:
-            groups.setdefault((doc_id, m["kind"], m["main"], text[: b.start()].strip()), []).append((path, b["name"]))
-    annexes: dict[tuple[str, str], list[str]] = {}  # (document, annex path) → its names
-    for (doc_id, *_), members in groups.items():
-        counts: dict[str, int] = {}
-        for _, name in members:
-            counts[name] = counts.get(name, 0) + 1
-        distinct = [(path, name) for path, name in members if counts[name] == 1]  # a name twice names neither
-        if len(distinct) >= MIN_CASES:
-            annexes.update(((doc_id, path), list(names_of(name))) for path, name in distinct)
+    annexes = {
+        key: list(names_of(name)) for key, name in case_annexes((d, p, h, lv) for _, d, p, h, lv in rows).items()
+    }  # (document, annex path) → its names
     of_clause: dict[int, str] = {}
     for cid, doc_id, path, heading, _ in rows:
         top = path.split(".", 1)[0]

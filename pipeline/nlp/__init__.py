@@ -44,6 +44,7 @@ from pipeline.nlp.modality import (
     subject_of,
 )
 from pipeline.nlp.values import VALUE_RULES, extract_values, table_unit
+from pipeline.structure import case_annexes
 
 if TYPE_CHECKING:  # numpy and scikit-learn only when a learned model is used
     from pipeline.nlp.learned import ModalityModel
@@ -143,6 +144,7 @@ def classify_sentences(
     headings: Sequence[str | None],
     defaults: Sequence[str | None],
     model: ModalityModel | None = None,
+    authors: Sequence[str | None] | None = None,
 ) -> list[Classification]:
     """Classify sentences with the rules and, where no trusted rule fired, with the learned model.
 
@@ -151,12 +153,17 @@ def classify_sentences(
         headings: each sentence's clause heading (context for items and plain statements).
         defaults: each sentence's default subject (the clause-level actor).
         model: the learned classifier (``pipeline.nlp.learned.load_model``); without it, the rules alone.
+        authors: who wrote each sentence's clause when not the issuer (``SentenceContext.author``); default none.
 
     Returns:
         One Classification per sentence. Where the model decided, ``rule`` is ``"model:"`` followed by
         the rule that fired (``"model:heading.eligibility_item"``).
     """
-    out = [classify(s, heading=h, default_subject=d) for s, h, d in zip(sentences, headings, defaults, strict=True)]
+    authors = authors if authors is not None else [None] * len(sentences)
+    out = [
+        classify(s, heading=h, default_subject=d, author=a)
+        for s, h, d, a in zip(sentences, headings, defaults, authors, strict=True)
+    ]
     if model is None:
         return out
     from pipeline.nlp.learned import trusted
@@ -183,6 +190,8 @@ _INNER_TITLE = re.compile(r"^[*#\s]*【[^】]{1,20}】[*\s]*$")
 _CAPTION = re.compile(r"^[#*\s]*[<＜〈][^<>＜＞〈〉]{1,20}[>＞〉][*\s]*$")
 # A clause heading longer than this reads as an item's own sentence, not as a title over what follows.
 TITLE_MAX_CHARS = 40
+# A local government's name (「新潟県」「弥彦村」): a case annex so named was written by that region about itself.
+_REGION = re.compile(r"^\S{1,10}(?:都|道|府|県|市|区|町|村)$")
 
 
 def _title(clause: Clause) -> str | None:
@@ -203,19 +212,24 @@ def _title(clause: Clause) -> str | None:
 
 @dataclass(frozen=True)
 class SentenceContext:
-    """A sentence of a clause with what the rules read beside it: the title it sits under and the default subject
-    under that title.
+    """A sentence of a clause with what the rules read beside it: the title it sits under, the default subject
+    under that title, and the clause's author where a party other than the issuer wrote it.
 
     The title is the clause's own (``_title``) for its body, else the nearest enclosing clause's: an item, and the
     heading line itself, sit under the title above. A caption line (「<コンサルティング>」) sits under none, and a
     bracketed title alone on a line of a body (a cover page's 「【応募受付期間】」) is the title of the lines after it,
     to the end of that clause.
+
+    The author is the region that wrote a case annex about itself: one of a run of sibling annexes named after
+    local governments (「別添1-3 希望する伴走支援について（新潟県）」 → 「新潟県」;
+    ``pipeline.structure.case_annexes``).
     """
 
     sentence: str
     heading: str | None
     default: str | None
     clause: Clause
+    author: str | None = None
 
     @property
     def path(self) -> str:
@@ -230,9 +244,14 @@ def sentence_contexts(doc: Document) -> list[SentenceContext]:
     contexts, so that they score the pipeline as it runs.
     """
     actors = DocumentActors.of("\n".join(b.orig for b in doc.blocks))  # as printed: 「ＭＦ登録者」 is a full-width term
+    authors = {
+        path: name
+        for (_, path), name in case_annexes(("", c.path, c.heading or "", c.level) for c in doc.clauses).items()
+        if _REGION.match(name)
+    }
     rows: list[SentenceContext] = []
 
-    def visit(clause: Clause, above: str | None) -> None:
+    def visit(clause: Clause, above: str | None, author: str | None) -> None:
         title = _title(clause) or above
         inner = title  # the title of the lines that follow (a bracketed title line changes it)
         for n, line in enumerate(clause.orig.split("\n")):
@@ -246,12 +265,12 @@ def sentence_contexts(doc: Document) -> list[SentenceContext]:
                     if _INNER_TITLE.match(sentence):
                         inner = sentence.strip("*# ")
                 # the default subject matters to the rules too: a plain-form 「…を行う。」 binds the main actor
-                rows.append(SentenceContext(sentence, heading, actors.default_subject(heading), clause))
+                rows.append(SentenceContext(sentence, heading, actors.default_subject(heading), clause, author))
         for child in clause.children:
-            visit(child, title)
+            visit(child, title, author)
 
     for clause in doc.clauses:
-        visit(clause, None)
+        visit(clause, None, authors.get(clause.path))
     return rows
 
 
@@ -280,7 +299,11 @@ def find_requirements(
     year = doc.source.fiscal_year
     rows = sentence_contexts(doc)
     decided = classify_sentences(
-        [r.sentence for r in rows], [r.heading for r in rows], [r.default for r in rows], model
+        [r.sentence for r in rows],
+        [r.heading for r in rows],
+        [r.default for r in rows],
+        model,
+        [r.author for r in rows],
     )
     pending = [(r.path, r.sentence, c.modality, c.subject) for r, c in zip(rows, decided, strict=True)]
     # the parser sees only requirement sentences that name no subject themselves

@@ -77,7 +77,7 @@ TRUSTED_RULES = re.compile(
     r"|deadline\.(?:relative|window)"
     r"|eligibility\.(?:cost|cost_borne|borne|cap|excluded|disqualify|not_selected|not_chosen|not_accepted"
     r"|limited|requirements|cost_not_charged|persons_excluded|grant_condition)"
-    r"|none\.(?:pointer|possibility|issuer_right|assumption|purpose|enactment))"
+    r"|none\.(?:pointer|possibility|issuer_right|assumption|purpose|enactment|own_plan))"
     r"(?:$|@)"  # the whole name, or the name with its @aside / @first_clause / @before_note suffix
 )
 
@@ -133,10 +133,11 @@ class Example:
     set: str = ""  # the labelled file it came from (modality_fresh7 …); not part of the fingerprint
     default: str | None = None  # the default subject the pipeline passes to the rules for it
     source: str = ""  # the document it was drawn from; not part of the fingerprint
+    author: str | None = None  # who wrote its clause when not the issuer (``SentenceContext.author``)
 
     def rules(self) -> Classification:
         """What the rules say of it, as in the pipeline."""
-        return classify(self.sentence, heading=self.heading, default_subject=self.default)
+        return classify(self.sentence, heading=self.heading, default_subject=self.default, author=self.author)
 
 
 def training_examples(path: Path | None = None) -> list[Example]:
@@ -154,6 +155,7 @@ def training_examples(path: Path | None = None) -> list[Example]:
                     r.get("set", ""),
                     r.get("default"),
                     r.get("source", ""),
+                    r.get("author"),
                 )
             )
     return out
@@ -181,7 +183,8 @@ def _fingerprint(examples: Sequence[Example]) -> str:
     with contextlib.suppress(OSError, TypeError):  # no source to read (a .pyc-only install): the version alone
         h.update(inspect.getsource(_rules_module).encode())
     for e in examples:
-        h.update(json.dumps([e.sentence, e.heading, e.default, e.modality.value], ensure_ascii=False).encode())
+        fields = [e.sentence, e.heading, e.default, e.modality.value] + ([e.author] if e.author else [])
+        h.update(json.dumps(fields, ensure_ascii=False).encode())
     return h.hexdigest()[:16]
 
 

@@ -104,6 +104,12 @@ for the work, eligibility (guideline v2.2), no longer a setting (none); 4 senten
 to their label, one of them in fresh11, whose errors were read before this rule was written (rules alone over all
 1,816: 0.838 → 0.840). Not yet scored on a blind sample.
 
+``modality_rules.v13``: a clause has an *author* when a party other than the issuer wrote it: a call's annexes in
+which each applicant region describes itself (「別添1-3 希望する伴走支援について（新潟県）」, see
+``pipeline.nlp.sentence_contexts``). There a plain-form statement, a 〜ものとする, a 〜必要がある or a 〜に努める with
+no subject of its own (「…勉強会を県主催で立ち上げる。」) is the region's own plan, none (guideline step 2: a plan
+binds no reader); a sentence that names its actor (「伴走支援事業者は、…支援する。」) is read as before.
+
 The rule set is versioned as :data:`MODALITY_RULES`; change the name whenever a
 change to the tables below can change an output.
 """
@@ -129,7 +135,7 @@ __all__ = [
     "subject_of",
 ]
 
-MODALITY_RULES = "modality_rules.v12"
+MODALITY_RULES = "modality_rules.v13"
 
 # Longest first, so that 伴走支援事業者 wins over 事業者 and 委託予定先 over 委託先.
 ACTORS: tuple[str, ...] = tuple(
@@ -540,7 +546,18 @@ class Classification:
     rule: str
 
 
-def classify(sentence: str, *, heading: str | None = None, default_subject: str | None = None) -> Classification:
+# What an author other than the issuer says of its own plans, when the sentence names no actor (modality_rules.v13)
+_OWN_PLAN_RULES = frozenset(
+    {
+        "obligation.plain", "obligation.plain_strong", "obligation.monotosuru", "obligation.necessary",
+        "recommendation.tsutomeru", "recommendation.tsutomeru_chain",
+    }
+)  # fmt: skip
+
+
+def classify(
+    sentence: str, *, heading: str | None = None, default_subject: str | None = None, author: str | None = None
+) -> Classification:
     """Classify one sentence of a call by its modality and find the actor it binds.
 
     Args:
@@ -551,6 +568,8 @@ def classify(sentence: str, *, heading: str | None = None, default_subject: str 
         default_subject: the clause-level actor (the document's main applicant term,
             or a subject a parser found), used when the sentence states none and is
             not a plain description.
+        author: who wrote the clause when it is not the issuer (a region describing itself in its annex:
+            「新潟県」); a plan it states without naming an actor is its own, and binds no reader.
 
     Returns:
         A :class:`Classification` with the modality, the subject and the rule name.
@@ -589,6 +608,9 @@ def classify(sentence: str, *, heading: str | None = None, default_subject: str 
         # In a grant manual an act listed under a case or a requirement (「…正規雇用労働者等に転換すること」)
         # is what qualifies the employer for the grant, not a duty (guideline v2.1).
         modality, rule = Modality.ELIGIBILITY, "eligibility.grant_condition"
+    if author and rule.split("@", 1)[0] in _OWN_PLAN_RULES and find_subject(text) is None:
+        # 「…勉強会を県主催で立ち上げる。」 in a region's own annex: the region's plan, not a duty of the reader
+        return Classification(Modality.NONE, None, "none.own_plan")
     if modality is Modality.NONE:
         return Classification(modality, None, rule)
     if modality is Modality.PERMISSION and issuer_reserves_right(sentence, default_subject):

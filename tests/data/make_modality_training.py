@@ -1,6 +1,7 @@
 """Write pipeline/nlp/modality_training.jsonl: every labelled sentence with its heading, for the learned model.
 
-Each line is ``{"sentence", "heading", "default", "modality", "set", "source"}``: the sentence and its final label as in
+Each line is ``{"sentence", "heading", "default", "modality", "set", "source"}`` (and ``"author"`` where a party other
+than the issuer wrote its clause): the sentence and its final label as in
 ``tests/data/modality_*.jsonl`` (gold, then fresh, fresh2 …, in that order), the title the pipeline reads it under
 (``pipeline.nlp.sentence_contexts``, found by ``bench/modality_eval.py``; the nearest heading line above it in its
 source for the few sentences not found among the pipeline's), the default subject the pipeline passes to the rules
@@ -56,6 +57,7 @@ def main() -> None:
                     "modality": item.gold.value,
                     "set": path.stem,
                     "source": item.source,
+                    **({"author": item.author} if item.author else {}),
                 }
             )
         print(f"{path.name}: {sum(r['set'] == path.stem for r in rows)} sentences", file=sys.stderr)
