@@ -107,7 +107,7 @@ to their label, one of them in fresh11, whose errors were read before this rule 
 ``modality_rules.v13``: a clause has an *author* when a party other than the issuer wrote it: a call's annexes in
 which each applicant region describes itself (「別添1-3 希望する伴走支援について（新潟県）」, see
 ``pipeline.nlp.sentence_contexts``). There a plain-form statement, a 〜ものとする, a 〜必要がある or a 〜に努める with
-no subject of its own (「…勉強会を県主催で立ち上げる。」) is the region's own plan, none (guideline step 2: a plan
+no subject of its own (「…勉強会を県主催で立ち上げる。」) is the region's own plan, none (guideline step 1: a plan
 binds no reader); a sentence that names its actor (「伴走支援事業者は、…支援する。」) is read as before.
 
 The rule set is versioned as :data:`MODALITY_RULES`; change the name whenever a
