@@ -162,6 +162,18 @@ set at the time; name them with --exclude to redraw it now):
     --source tests/data/realpdfs/mhlw_tsuchi_H26-11.pdf \
     --source tests/data/realpdfs/mhlw_careerup_shikyu_yoryo_R7-07.pdf \
     /tmp/exp/fresh11_unlabelled.jsonl
+
+fresh12 (tests/data/modality_fresh12.jsonl, 120 sentences) was drawn with seed 12, 24 per source, from four calls
+(the 地方公共団体 call had no candidate left) and the employment-insurance manual R7-10, excluding gold and
+fresh…fresh11 (the default set at the time):
+
+  cd /work/main && .venv/bin/python tests/data/make_modality_sample.py --seed 12 --per-source 24 \
+    --source corpora/chiiki-dx/2025/chiiki-dx_fy2025_bansou-jigyosha_mri.txt \
+    --source corpora/chiiki-dx/2026/chiiki-dx_fy2026_bansou-jigyosha_nttdata-strategy.txt \
+    --source corpora/digital-jinzai/2026/digital-jinzai-platform_fy2026_meti.txt \
+    --source corpora/yorozu/2026/yorozu-shien-kyoten_fy2026_tohoku-meti.txt \
+    --source tests/data/realpdfs/mhlw_koyohoken_gyomu_50301_R7-10.pdf \
+    /tmp/exp/fresh12_unlabelled.jsonl
 """
 
 from __future__ import annotations
