@@ -443,7 +443,7 @@ QUERY_SETS = [
     "search_queries_heldout3.jsonl", "search_queries_heldout4.jsonl", "search_queries_heldout5.jsonl",
     "search_queries_heldout6.jsonl", "search_queries_heldout7.jsonl", "search_queries_heldout8.jsonl",
     "search_queries_heldout9.jsonl", "search_queries_heldout10.jsonl", "search_queries_heldout11.jsonl",
-    "search_queries_heldout12.jsonl", "search_queries_heldout13.jsonl",
+    "search_queries_heldout12.jsonl", "search_queries_heldout13.jsonl", "search_queries_heldout14.jsonl",
 ]  # fmt: skip
 
 
