@@ -273,6 +273,9 @@ class Scores:
     per_label: dict[Modality, tuple[float, float, float, int]]
     subject_accuracy: float
     subject_n: int
+    # of the sentences both the labellers (naming a party) and the pipeline read as requirements
+    subject_in_requirements: float
+    subject_in_requirements_n: int
     req_p: float  # over requirement sentences: a sentence counts as found only with its right kind
     req_r: float
     confusion: dict[tuple[Modality, Modality], int]
@@ -331,6 +334,11 @@ def score(
     correct = sum(confusion[(lab, lab)] for lab in LABELS)
     with_subject = [(it, subj) for it, _, subj, _ in pairs if it.gold_subject is not None]
     subj_ok = sum(1 for it, subj in with_subject if subj == it.gold_subject)
+    both = [
+        (it, subj)
+        for it, pred, subj, _ in pairs
+        if it.gold_subject is not None and it.gold is not Modality.NONE and pred is not Modality.NONE
+    ]
     hit = sum(v for (g, p), v in confusion.items() if g == p and g is not Modality.NONE)
     n_pred_req = sum(v for (_, p), v in confusion.items() if p is not Modality.NONE)
     n_gold_req = sum(v for (g, _), v in confusion.items() if g is not Modality.NONE)
@@ -343,6 +351,8 @@ def score(
         per_label=per_label,
         subject_accuracy=subj_ok / len(with_subject) if with_subject else 0.0,
         subject_n=len(with_subject),
+        subject_in_requirements=sum(subj == it.gold_subject for it, subj in both) / len(both) if both else 0.0,
+        subject_in_requirements_n=len(both),
         req_p=hit / n_pred_req if n_pred_req else 0.0,
         req_r=hit / n_gold_req if n_gold_req else 0.0,
         confusion=dict(confusion),
@@ -398,6 +408,10 @@ def report(name: str, s: Scores) -> str:
     out.append(f"macro P {s.macro_p:.3f}  R {s.macro_r:.3f}  F1 {s.macro_f1:.3f}")
     out.append(f"requirements P {s.req_p:.3f}  R {s.req_r:.3f}  (none = no requirement; right kind needed)")
     out.append(f"subject accuracy        {s.subject_accuracy:.3f}  (n={s.subject_n}, gold subject not null)")
+    out.append(
+        f"  of requirements       {s.subject_in_requirements:.3f}  (n={s.subject_in_requirements_n}, both labelled and "
+        "read as requirements)"
+    )
     short = {lab: lab.value[:5] for lab in LABELS}
     out.append("confusion (rows gold, columns predicted)")
     out.append(" " * 8 + "".join(f"{short[lab]:>7}" for lab in LABELS))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from functools import cache
 
 from typer.testing import CliRunner
@@ -99,6 +100,19 @@ def test_document_actors():
     assert actors == DocumentActors(applicant="応募者", main="伴走支援事業者")
     assert actors.default_subject("応募書類の提出方法") == "応募者"
     assert actors.default_subject("再委託の制限") == "伴走支援事業者"
+
+
+def test_a_lease_specifications_lessor_is_its_main_actor(ingested):
+    """This test ensures that the lessor of a lease specification (賃貸人, modality_rules.v14) is found as a stated
+    subject and, in the 東京都 仮設校舎 specification that names it far more often than 受注者, as the main actor whose
+    duties its plain statements and bare items state."""
+    from conftest import REALPDFS
+
+    assert find_subject("賃貸人は、仮設校舎の引渡し前に清掃を行うこと。") == "賃貸人"
+    doc = find_requirements(segment(ingested(REALPDFS / "tokyo_shiyousho_yamasaki_kasetsu_kariire.pdf")))
+    subjects = Counter(r.subject for r in doc.requirements if r.modality is not Modality.NONE)
+    assert subjects.most_common(1)[0][0] == "賃貸人"
+    assert subjects["賃貸人"] > 10 * subjects["受注者"]
 
 
 def test_ginza_finds_subjects_of_main_predicates():

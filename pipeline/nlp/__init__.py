@@ -69,7 +69,7 @@ log = logging.getLogger(__name__)
 # Terms for the party a call binds, most specific first; the most frequent one
 # in a document is its main actor.
 ROLE_TERMS: tuple[str, ...] = (
-    "伴走支援事業者", "補助事業者", "事業主", "実施機関", "受託者", "受注者", "ＭＦ登録者",
+    "伴走支援事業者", "補助事業者", "事業主", "実施機関", "受託者", "受注者", "賃貸人", "ＭＦ登録者",
 )  # fmt: skip
 APPLICANT_TERMS = ("申請者", "応募者")
 # Under headings about applying, a sentence binds the applicant rather than the main actor.

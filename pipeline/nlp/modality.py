@@ -110,6 +110,10 @@ which each applicant region describes itself (「別添1-3 希望する伴走支
 no subject of its own (「…勉強会を県主催で立ち上げる。」) is the region's own plan, none (guideline step 1: a plan
 binds no reader); a sentence that names its actor (「伴走支援事業者は、…支援する。」) is read as before.
 
+``modality_rules.v14``: a lease specification's lessor (賃貸人, 「賃貸人は、…設置すること」) is an actor and, like
+受注者 and 受託者, a contractor: the main actor of such a document (``pipeline.nlp.ROLE_TERMS``) and the subject of
+its duties, no longer 受注者 (which the 東京都 仮設校舎 specification names twice, 賃貸人 eighteen times).
+
 The rule set is versioned as :data:`MODALITY_RULES`; change the name whenever a
 change to the tables below can change an output.
 """
@@ -135,7 +139,7 @@ __all__ = [
     "subject_of",
 ]
 
-MODALITY_RULES = "modality_rules.v13"
+MODALITY_RULES = "modality_rules.v14"
 
 # Longest first, so that 伴走支援事業者 wins over 事業者 and 委託予定先 over 委託先.
 ACTORS: tuple[str, ...] = tuple(
@@ -157,6 +161,7 @@ ACTORS: tuple[str, ...] = tuple(
             "委託予定先",
             "再委託先",
             "受注者",
+            "賃貸人",
             "落札者",
             "実施機関",
             "代表機関",
@@ -501,7 +506,7 @@ _SETTING = re.compile(
 _POLITE_SETTING = re.compile(r"(?:^|[、，])[^、，を]*[^とをの]と(?:します|いたします|致します)" + _E)
 APPLICANTS: tuple[str, ...] = ("応募者", "申請者", "提案者", "参加者")
 # Main actors of a procurement specification, who run whatever office the specification sets up.
-CONTRACTORS: tuple[str, ...] = ("受注者", "受託者")
+CONTRACTORS: tuple[str, ...] = ("受注者", "受託者", "賃貸人")
 # Main actors of a grant manual (支給要領), whom its conditions qualify for the grant.
 GRANTEES: tuple[str, ...] = ("事業主",)
 
