@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from types import MappingProxyType
 
+from pipeline.index.sparse import is_place_name
 from pipeline.structure import MIN_CASES, case_annexes
 
 __all__ = ["MIN_CASES", "Cases", "find_cases", "names_of"]
@@ -86,8 +87,6 @@ def find_cases(rows: Iterable[tuple[int, str, str, str, int]]) -> Cases:
     Args:
         rows: ``(clause id, document id, path, heading, level)`` of every clause.
     """
-    from pipeline.index.sparse import is_place_name
-
     rows = list(rows)
     annexes = {
         key: list(names_of(name)) for key, name in case_annexes((d, p, h, lv) for _, d, p, h, lv in rows).items()

@@ -183,7 +183,7 @@ def _fingerprint(examples: Sequence[Example]) -> str:
     with contextlib.suppress(OSError, TypeError):  # no source to read (a .pyc-only install): the version alone
         h.update(inspect.getsource(_rules_module).encode())
     for e in examples:
-        fields = [e.sentence, e.heading, e.default, e.modality.value] + ([e.author] if e.author else [])
+        fields = [e.sentence, e.heading, e.default, e.author, e.modality.value]
         h.update(json.dumps(fields, ensure_ascii=False).encode())
     return h.hexdigest()[:16]
 
