@@ -420,6 +420,28 @@ def report(name: str, s: Scores) -> str:
     return "\n".join(out)
 
 
+def by_document(
+    items: list[Item],
+    parser: SubjectParser | None,
+    model: ModalityModel | None,
+    models: dict[str, ModalityModel] | None,
+    by: str,
+) -> str:
+    """The same scores for each source document: where the misses are (calls for proposals, manuals, rules)."""
+    out = ["by document (accuracy, requirements P and R)", f"  {'document':<52}{'n':>5}{'acc':>7}{'P':>7}{'R':>7}"]
+    sources = sorted({it.source for it in items})
+    groups = [(Path(source).stem, [it for it in items if it.source == source]) for source in sources]
+    groups += [
+        ("the five calls (corpora/)", [it for it in items if it.source.startswith("corpora/")]),
+        ("other government PDFs", [it for it in items if not it.source.startswith("corpora/")]),
+    ]
+    for name, subset in groups:
+        if subset:
+            s, _ = score(subset, parser, model, models, by)
+            out.append(f"  {name[:52]:<52}{s.n:>5}{s.accuracy:7.3f}{s.req_p:7.3f}{s.req_r:7.3f}")
+    return "\n".join(out)
+
+
 def speed() -> str:
     texts = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "corpora").rglob("*.txt"))]
     n_chars = sum(len(t) for t in texts)
@@ -500,6 +522,7 @@ def main(argv: list[str] | None = None) -> int:
         ceiling = agreement(subset)
         if ceiling:
             print(ceiling)
+        print(by_document(subset, parser, model, models, args.hold_out))
         if args.errors:
             for it, pred, _, rule in errors:
                 print(f"  [{it.gold.value} → {pred.value} by {rule}] ({it.heading}) {it.sentence[:160]}")
