@@ -299,11 +299,11 @@ def test_classify_v13_own_plans(sentence: str, author: str | None, modality: Mod
     assert (c.rule == "none.own_plan") is (author is not None and modality is NO)
 
 
-# modality_rules.v15: 〜います / 〜いる after a kanji is an act (行います, 扱います, 用いる), not 〜ています. The first
-# is from the よろず call (not in a labelled sample); the others were written for these tests.
+# modality_rules.v15: 〜います / 〜いる after a kanji is an act (行います, 扱います, 用いる), not 〜ています. Written for
+# these tests (a sentence of the よろず call first used here was drawn into fresh13 afterwards).
 # fmt: off
 V15_CASES: list[tuple[str, str | None, str | None, Modality]] = [
-    ("東北経済産業局の了承後に実施機関は速やかに選定された者と契約等を行います。", None, "実施機関", OB),
+    ("実施機関は、了承を得た後、専門家との契約を行います。", None, "実施機関", OB),
     ("実施機関は、相談内容を個人情報として適切に取り扱います。", None, "実施機関", OB),
     ("受託者は、報告には所定の様式を用いる。", None, "受託者", OB),
     ("実施機関は、地域の支援機関と連携した体制を構築しています。", None, "実施機関", NO),  # a description
