@@ -281,18 +281,24 @@ class Scores:
     confusion: dict[tuple[Modality, Modality], int]
 
 
+Prediction = tuple[Item, Modality, str | None, str]  # a labelled sentence, and the modality, subject and rule found
+
+
 def score(
     items: Iterable[Item],
     parser: SubjectParser | None = None,
     model: ModalityModel | None = None,
     models: dict[str, ModalityModel] | None = None,
     by: str = "file",
-) -> tuple[Scores, list[tuple[Item, Modality, str | None, str]]]:
+) -> tuple[Scores, list[Prediction]]:
     """Score the pipeline's classification (rules, and the learned model where given).
 
     ``models`` gives each labelled file (``by="file"``) or each source document (``by="document"``) its own
     model, one trained without it, in place of ``model``.
     With a parser, subjects follow the pipeline (rules, then the parser, then the default).
+
+    Returns:
+        The scores, and every sentence's prediction (``measure`` scores any part of them).
     """
     items = list(items)
     by_index: dict[int, Classification] = {}
@@ -319,6 +325,11 @@ def score(
             (it, m, (parsed.get(i) or subj) if i in parsed else subj, rule)
             for i, (it, m, subj, rule) in enumerate(pairs)
         ]
+    return measure(pairs), pairs
+
+
+def measure(pairs: list[Prediction]) -> Scores:
+    """The scores of these predictions against their labels."""
     n = len(pairs)
     confusion = Counter((it.gold, pred) for it, pred, _, _ in pairs)
     per_label: dict[Modality, tuple[float, float, float, int]] = {}
@@ -342,7 +353,7 @@ def score(
     hit = sum(v for (g, p), v in confusion.items() if g == p and g is not Modality.NONE)
     n_pred_req = sum(v for (_, p), v in confusion.items() if p is not Modality.NONE)
     n_gold_req = sum(v for (g, _), v in confusion.items() if g is not Modality.NONE)
-    scores = Scores(
+    return Scores(
         n=n,
         accuracy=correct / n if n else 0.0,
         macro_p=sum(per_label[lab][0] for lab in present) / len(present) if present else 0.0,
@@ -357,8 +368,6 @@ def score(
         req_r=hit / n_gold_req if n_gold_req else 0.0,
         confusion=dict(confusion),
     )
-    errors = [(it, pred, subj, rule) for it, pred, subj, rule in pairs if pred != it.gold]
-    return scores, errors
 
 
 def held_out_model(scored: set[str], by: str = "file") -> ModalityModel:
@@ -420,24 +429,18 @@ def report(name: str, s: Scores) -> str:
     return "\n".join(out)
 
 
-def by_document(
-    items: list[Item],
-    parser: SubjectParser | None,
-    model: ModalityModel | None,
-    models: dict[str, ModalityModel] | None,
-    by: str,
-) -> str:
+def by_document(predictions: list[Prediction]) -> str:
     """The same scores for each source document: where the misses are (calls for proposals, manuals, rules)."""
     out = ["by document (accuracy, requirements P and R)", f"  {'document':<52}{'n':>5}{'acc':>7}{'P':>7}{'R':>7}"]
-    sources = sorted({it.source for it in items})
-    groups = [(Path(source).stem, [it for it in items if it.source == source]) for source in sources]
+    sources = sorted({p[0].source for p in predictions})
+    groups = [(Path(source).stem, [p for p in predictions if p[0].source == source]) for source in sources]
     groups += [
-        ("the five calls (corpora/)", [it for it in items if it.source.startswith("corpora/")]),
-        ("other government PDFs", [it for it in items if not it.source.startswith("corpora/")]),
+        ("the five calls (corpora/)", [p for p in predictions if p[0].source.startswith("corpora/")]),
+        ("other government PDFs", [p for p in predictions if not p[0].source.startswith("corpora/")]),
     ]
-    for name, subset in groups:
-        if subset:
-            s, _ = score(subset, parser, model, models, by)
+    for name, part in groups:
+        if part:
+            s = measure(part)
             out.append(f"  {name[:52]:<52}{s.n:>5}{s.accuracy:7.3f}{s.req_p:7.3f}{s.req_r:7.3f}")
     return "\n".join(out)
 
@@ -517,14 +520,14 @@ def main(argv: list[str] | None = None) -> int:
     for name, subset in splits.items():
         if args.split and name != args.split:
             continue
-        s, errors = score(subset, parser, model, models, args.hold_out)
+        s, predictions = score(subset, parser, model, models, args.hold_out)
         print(report(name, s))
         ceiling = agreement(subset)
         if ceiling:
             print(ceiling)
-        print(by_document(subset, parser, model, models, args.hold_out))
+        print(by_document(predictions))
         if args.errors:
-            for it, pred, _, rule in errors:
+            for it, pred, _, rule in (p for p in predictions if p[1] != p[0].gold):
                 print(f"  [{it.gold.value} → {pred.value} by {rule}] ({it.heading}) {it.sentence[:160]}")
         if args.subjects:
             for it in subset:

@@ -174,6 +174,12 @@ fresh…fresh11 (the default set at the time):
     --source corpora/yorozu/2026/yorozu-shien-kyoten_fy2026_tohoku-meti.txt \
     --source tests/data/realpdfs/mhlw_koyohoken_gyomu_50301_R7-10.pdf \
     /tmp/exp/fresh12_unlabelled.jsonl
+
+fresh13 (tests/data/modality_fresh13.jsonl, 120 sentences) was drawn with seed 13, 30 per source, from the five
+calls (the 地方公共団体 call had no candidate left, so four gave sentences), excluding gold and fresh…fresh12 (the
+default set at the time): the command of fresh12 with ``--seed 13 --per-source 30``, the 地方公共団体 call
+(corpora/chiiki-dx/2025/chiiki-dx_fy2025_chiho-kokyo-dantai_mri.txt) added as the second source and the R7-10
+manual left out.
 """
 
 from __future__ import annotations
