@@ -27,7 +27,9 @@ printed beside: the human ceiling the classifier is measured against.
 The pipeline's learned model (``pipeline.nlp.learned``), which decides where no trusted rule fired, is
 trained here on every shipped labelled sentence except those of the files being scored, so its figure is
 always held out. ``--hold-out document`` holds out more: each sentence is scored by a model that saw no
-sentence of its document (a new call). ``--rules-only`` scores the rules alone.
+sentence of its document (a new call); ``--hold-out family`` more still: no sentence of its programme's calls
+(``corpora/<programme>/…``) or of any version of its manual (``…_R7-04.pdf`` and ``…_R7-07.pdf``), as with a
+new kind of document. ``--rules-only`` scores the rules alone.
 
 Run:  .venv/bin/python bench/modality_eval.py [--errors] [--split dev|held-out|all] [--gold F] [--rules-only]
       .venv/bin/python bench/modality_eval.py --speed     # classify + split over the corpus .txt files
@@ -59,7 +61,7 @@ from pipeline.nlp import (  # noqa: E402
     classify_sentences,
     sentence_contexts,
 )
-from pipeline.nlp.learned import TRAINING_FILE, ModalityModel, training_examples  # noqa: E402
+from pipeline.nlp.learned import TRAINING_FILE, Example, ModalityModel, training_examples  # noqa: E402
 from pipeline.nlp.modality import Classification, classify, find_subject, split_sentences  # noqa: E402
 
 GOLD = ROOT / "tests/data/modality_gold.jsonl"
@@ -283,6 +285,36 @@ class Scores:
 
 Prediction = tuple[Item, Modality, str | None, str]  # a labelled sentence, and the modality, subject and rule found
 
+# A version tag closing a document's file name (「…_R7-04」「…_H28-01」): the versions of one manual are a family.
+_VERSION_TAG = re.compile(r"_[RHS]\d{1,2}-\d{1,2}$")
+
+
+def family(source: str) -> str:
+    """The family a labelled sentence's document belongs to: a programme's calls (``corpora/chiiki-dx``), or the
+    versions of one document (``mhlw_careerup_shikyu_yoryo`` for its R7-04 and R7-07 editions).
+
+    >>> family("corpora/chiiki-dx/2026/chiiki-dx_fy2026_bansou-jigyosha_nttdata-strategy.txt")
+    'corpora/chiiki-dx'
+    >>> family("tests/data/realpdfs/mhlw_careerup_shikyu_yoryo_R7-04.pdf")
+    'mhlw_careerup_shikyu_yoryo'
+    """
+    parts = Path(source).parts
+    if len(parts) > 2 and parts[0] == "corpora":
+        return "/".join(parts[:2])
+    return _VERSION_TAG.sub("", Path(source).stem)
+
+
+def group_of(by: str) -> Callable[[Item | Example], str]:
+    """What a held-out model leaves out, of a labelled sentence (an ``Item``) or a training example: its labelled
+    file (``"file"``), its document (``"document"``) or its document's family (``"family"``)."""
+    if by == "file":
+        return lambda x: x.set
+    if by == "document":
+        return lambda x: x.source
+    if by == "family":
+        return lambda x: family(x.source)
+    raise ValueError(f"hold out by file, document or family, not {by!r}")
+
 
 def score(
     items: Iterable[Item],
@@ -293,8 +325,8 @@ def score(
 ) -> tuple[Scores, list[Prediction]]:
     """Score the pipeline's classification (rules, and the learned model where given).
 
-    ``models`` gives each labelled file (``by="file"``) or each source document (``by="document"``) its own
-    model, one trained without it, in place of ``model``.
+    ``models`` gives each labelled file (``by="file"``), each source document (``by="document"``) or each family
+    of documents (``by="family"``) its own model, one trained without it, in place of ``model``.
     With a parser, subjects follow the pipeline (rules, then the parser, then the default).
 
     Returns:
@@ -302,8 +334,8 @@ def score(
     """
     items = list(items)
     by_index: dict[int, Classification] = {}
-    group = (lambda it: it.set) if by == "file" else (lambda it: it.source)
-    for name in dict.fromkeys(map(group, items)):  # each file (or document) with its own held-out model
+    group = group_of(by)
+    for name in dict.fromkeys(map(group, items)):  # each file (document, family) with its own held-out model
         idx = [i for i, it in enumerate(items) if group(it) == name]
         mine = models[name] if models is not None else model
         said = classify_sentences(
@@ -373,12 +405,13 @@ def measure(pairs: list[Prediction]) -> Scores:
 def held_out_model(scored: set[str], by: str = "file") -> ModalityModel:
     """The learned model trained on every shipped labelled sentence except those of the files being scored (by
     ``"file"``), or except every sentence drawn from the documents in ``scored`` (by ``"document"``: the model
-    then knows nothing of those documents, as with a new call).
+    then knows nothing of those documents, as with a new call), or from the families in ``scored`` (by
+    ``"family"``: nothing of the programme's other calls or of the document's other versions either).
 
     A sample not yet in the training file (the newest, scored once blind) is held out by construction.
     """
     shipped = training_examples(TRAINING)
-    key = (lambda e: e.set) if by == "file" else (lambda e: e.source)
+    key = group_of(by)
     examples = [e for e in shipped if key(e) not in scored]
     held = sorted(scored & {key(e) for e in shipped})
     print(
@@ -469,10 +502,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ginza", action="store_true", help="find subjects the rules miss with GiNZA (as the pipeline)")
     ap.add_argument(
         "--hold-out",
-        choices=("file", "document"),
+        choices=("file", "document", "family"),
         default="file",
-        help="train the model without the scored files (default), or without any sentence of each scored "
-        "sentence's document, as for a call it has never seen",
+        help="train the model without the scored files (default), without any sentence of each scored "
+        "sentence's document, as for a call it has never seen, or without any of its family (the programme's "
+        "other calls, the document's other versions)",
     )
     ap.add_argument(
         "--rules-only",
@@ -511,8 +545,9 @@ def main(argv: list[str] | None = None) -> int:
     if golds != [GOLD]:  # another sample: no development split applies
         splits = {"all": items}
     model, models = None, None
-    if not args.rules_only and args.hold_out == "document":  # each document scored by a model that never saw it
-        models = {src: held_out_model({src}, "document") for src in dict.fromkeys(it.source for it in items)}
+    if not args.rules_only and args.hold_out in ("document", "family"):  # each scored by a model that never saw it
+        group = group_of(args.hold_out)
+        models = {name: held_out_model({name}, args.hold_out) for name in dict.fromkeys(map(group, items))}
     elif not args.rules_only and len(golds) == 1:
         model = held_out_model({golds[0].stem})
     elif not args.rules_only:  # several files pooled: each is scored by a model trained without it

@@ -263,6 +263,32 @@ def test_held_out_model_leaves_out_the_scored_sample(ingested: Callable[[Path], 
     assert with_model.req_p > rules_alone.req_p and with_model.req_r > rules_alone.req_r
 
 
+def test_held_out_by_family_leaves_out_the_programme_and_the_other_versions() -> None:
+    """This test ensures that ``--hold-out family`` trains the model without a programme's every call (the FY2025
+    and FY2026 calls of 地域DX are one family) and without every version of a manual (R7-04 and R7-07), while other
+    documents stay apart."""
+    from pipeline.nlp.learned import _fingerprint, training_examples
+
+    bench = _bench()
+    fy2025 = "corpora/chiiki-dx/2025/chiiki-dx_fy2025_bansou-jigyosha_mri.txt"
+    fy2026 = "corpora/chiiki-dx/2026/chiiki-dx_fy2026_bansou-jigyosha_nttdata-strategy.txt"
+    assert bench.family(fy2025) == bench.family(fy2026) == "corpora/chiiki-dx"
+    assert bench.family("corpora/yorozu/2026/yorozu-shien-kyoten_fy2026_tohoku-meti.txt") == "corpora/yorozu"
+    r704, r707 = (f"tests/data/realpdfs/mhlw_careerup_shikyu_yoryo_{v}.pdf" for v in ("R7-04", "R7-07"))
+    assert bench.family(r704) == bench.family(r707) == "mhlw_careerup_shikyu_yoryo"
+    assert bench.family("tests/data/realpdfs/mhlw_tsuchi_H26-11.pdf") == "mhlw_tsuchi"
+    policy = "tests/data/realpdfs/chusho_data_rikatsuyo_policy_20250214.pdf"
+    assert bench.family(policy) == "chusho_data_rikatsuyo_policy_20250214"  # a date, not a version tag
+
+    shipped = training_examples(TRAINING)
+    kept = [e for e in shipped if not e.source.startswith("corpora/chiiki-dx/")]
+    assert {e.source for e in shipped} - {e.source for e in kept} >= {fy2025, fy2026}
+    assert len(shipped) - len(kept) == 715  # 309 + 308 sentences of the two calls, 98 of the regions' call
+    assert bench.held_out_model({"corpora/chiiki-dx"}, "family").fingerprint == _fingerprint(kept)
+    with pytest.raises(ValueError, match="family"):
+        bench.group_of("programme")
+
+
 class _SaysPermission:
     """A stand-in model that calls every sentence a permission."""
 
