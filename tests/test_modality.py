@@ -310,6 +310,12 @@ V15_CASES: list[tuple[str, str | None, str | None, Modality]] = [
     ("事務局は、審査の結果を踏まえて契約手続を行います。", None, "実施機関", NO),  # the issuer's act
     ("令和8年2月から、次の順に公募を行います。", None, "実施機関", NO),
 ]
+V16_CASES: list[tuple[str, str | None, str | None, Modality]] = [
+    ("受託者は、事務局が指定する様式を用いる。", None, "受託者", OB),  # the issuer only names the form
+    ("受託者は、経済産業省から提供したデータに基づき分析を行う。", None, "受託者", OB),
+    ("受託者は、週報を提出し、事務局が内容を確認する。", None, "受託者", NO),  # the issuer acts last
+    ("受託者は、作業を終え、事務局は成果物を検査する。", None, "受託者", NO),
+]
 # fmt: on
 
 
@@ -319,6 +325,17 @@ def test_classify_v15_acts_ending_in_imasu(
 ) -> None:
     """This test ensures that a duty stated with 〜います or 〜いる after a kanji (「…を行います」「…を用いる」) is read
     as the act it is, while 〜ています stays a description and the issuer's own acts stay none (modality_rules.v15)."""
+    c = classify(sentence, heading=heading, default_subject=default_subject)
+    assert c.modality is modality, c.rule
+
+
+@pytest.mark.parametrize(("sentence", "heading", "default_subject", "modality"), V16_CASES)
+def test_classify_v16_issuer_in_a_relative_clause(
+    sentence: str, heading: str | None, default_subject: str | None, modality: Modality
+) -> None:
+    """This test ensures that an issuer who only modifies a noun in the last clause (「事務局が指定する様式を用いる」)
+    leaves the duty to the sentence's actor, while an issuer who acts last still makes the sentence the issuer's
+    procedure (modality_rules.v16)."""
     c = classify(sentence, heading=heading, default_subject=default_subject)
     assert c.modality is modality, c.rule
 
@@ -391,7 +408,7 @@ def test_cases_are_not_labelled_sentences() -> None:
     earlier = {"".join(s.split()) for path in (GOLD, FRESH, FRESH2) for s in _sentences(path)}
     every = {"".join(s.split()) for path in sorted(GOLD.parent.glob("modality_*.jsonl")) for s in _sentences(path)}
     cases = [sentence for sentence, *_ in V2_CASES + V3_CASES if "".join(sentence.split()) in earlier]
-    cases += [sentence for sentence, *_ in V6_CASES + V10_CASES + V15_CASES if "".join(sentence.split()) in every]
+    cases += [sentence for sentence, *_ in V6_CASES + V10_CASES + V15_CASES + V16_CASES if "".join(sentence.split()) in every]
     # Report only our own cases: printing the labelled sets would show the held-out sample.
     assert not cases, cases
 
@@ -400,7 +417,7 @@ def test_rule_names_are_unique_and_versioned() -> None:
     """This test ensures that every rule has a distinct name and the rule set a versioned name."""
     names = [name for name, _, _ in RULES]
     assert len(names) == len(set(names))
-    assert MODALITY_RULES == "modality_rules.v15"
+    assert MODALITY_RULES == "modality_rules.v16"
 
 
 def test_default_subject_is_used_only_when_none_is_stated() -> None:
