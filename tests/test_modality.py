@@ -316,6 +316,13 @@ V16_CASES: list[tuple[str, str | None, str | None, Modality]] = [
     ("受託者は、週報を提出し、事務局が内容を確認する。", None, "受託者", NO),  # the issuer acts last
     ("受託者は、作業を終え、事務局は成果物を検査する。", None, "受託者", NO),
 ]
+V17_CASES: list[tuple[str, str | None, str | None, Modality]] = [
+    ("ロ 両手の握力が著しく低下しているもの", "(イ) 次に掲げる障害", None, EL),  # a kind of case the list admits
+    ("(ｃ) 特定の施設に通所している者", "3 対象となる者", None, EL),
+    ("- ① 事務局の定める手引に従い、相談を専門に受ける者", "(※1) 相談員", "実施機関", EL),
+    ("③ 旅費のうち、本事業のために使用されたもの", "(1) 経費の区分", None, NO),  # a cost category (v2.4)
+    ("・ 調達する物品は、規格に適合するもの", "(3) 調達物品", None, NO),  # a topic of its own: not a kind
+]
 # fmt: on
 
 
@@ -325,6 +332,16 @@ def test_classify_v15_acts_ending_in_imasu(
 ) -> None:
     """This test ensures that a duty stated with 〜います or 〜いる after a kanji (「…を行います」「…を用いる」) is read
     as the act it is, while 〜ています stays a description and the issuer's own acts stay none (modality_rules.v15)."""
+    c = classify(sentence, heading=heading, default_subject=default_subject)
+    assert c.modality is modality, c.rule
+
+
+@pytest.mark.parametrize(("sentence", "heading", "default_subject", "modality"), V17_CASES)
+def test_classify_v17_an_item_naming_a_kind(
+    sentence: str, heading: str | None, default_subject: str | None, modality: Modality
+) -> None:
+    """This test ensures that a list item naming a kind of person or case (「…を有するもの」「…を受ける者」) is read
+    as eligibility, and that a cost category or an item with a topic of its own is not (modality_rules.v17)."""
     c = classify(sentence, heading=heading, default_subject=default_subject)
     assert c.modality is modality, c.rule
 
@@ -408,7 +425,7 @@ def test_cases_are_not_labelled_sentences() -> None:
     earlier = {"".join(s.split()) for path in (GOLD, FRESH, FRESH2) for s in _sentences(path)}
     every = {"".join(s.split()) for path in sorted(GOLD.parent.glob("modality_*.jsonl")) for s in _sentences(path)}
     cases = [sentence for sentence, *_ in V2_CASES + V3_CASES if "".join(sentence.split()) in earlier]
-    cases += [sentence for sentence, *_ in V6_CASES + V10_CASES + V15_CASES + V16_CASES if "".join(sentence.split()) in every]
+    cases += [sentence for sentence, *_ in V6_CASES + V10_CASES + V15_CASES + V16_CASES + V17_CASES if "".join(sentence.split()) in every]
     # Report only our own cases: printing the labelled sets would show the held-out sample.
     assert not cases, cases
 
@@ -417,7 +434,7 @@ def test_rule_names_are_unique_and_versioned() -> None:
     """This test ensures that every rule has a distinct name and the rule set a versioned name."""
     names = [name for name, _, _ in RULES]
     assert len(names) == len(set(names))
-    assert MODALITY_RULES == "modality_rules.v16"
+    assert MODALITY_RULES == "modality_rules.v17"
 
 
 def test_default_subject_is_used_only_when_none_is_stated() -> None:
