@@ -322,6 +322,11 @@ V17_CASES: list[tuple[str, str | None, str | None, Modality]] = [
     ("- ① 事務局の定める手引に従い、相談を専門に受ける者", "(※1) 相談員", "実施機関", EL),
     ("③ 旅費のうち、本事業のために使用されたもの", "(1) 経費の区分", None, NO),  # a cost category (v2.4)
     ("・ 調達する物品は、規格に適合するもの", "(3) 調達物品", None, NO),  # a topic of its own: not a kind
+    # modality_rules.v18: a title names no kind (nothing describes the noun), nor does an item naming a cost
+    ("イ 対象者", "(4) 事故等のリスクマネジメント", None, NO),
+    ("3. 実施地域及び支援対象者", None, None, NO),
+    ("f. その他(諸経費):事業に必要な設備等に要する経費であって、他の区分に属さないもの", "ホ. その他", None, NO),
+    ("(ﾎ) 週所定労働時間の延長が講じられた労働者", "6003 対象労働者", None, EL),
 ]
 # fmt: on
 
@@ -341,7 +346,8 @@ def test_classify_v17_an_item_naming_a_kind(
     sentence: str, heading: str | None, default_subject: str | None, modality: Modality
 ) -> None:
     """This test ensures that a list item naming a kind of person or case (「…を有するもの」「…を受ける者」) is read
-    as eligibility, and that a cost category or an item with a topic of its own is not (modality_rules.v17)."""
+    as eligibility, and that a cost category, an item with a topic of its own and a title are not
+    (modality_rules.v17, v18)."""
     c = classify(sentence, heading=heading, default_subject=default_subject)
     assert c.modality is modality, c.rule
 
@@ -434,7 +440,7 @@ def test_rule_names_are_unique_and_versioned() -> None:
     """This test ensures that every rule has a distinct name and the rule set a versioned name."""
     names = [name for name, _, _ in RULES]
     assert len(names) == len(set(names))
-    assert MODALITY_RULES == "modality_rules.v17"
+    assert MODALITY_RULES == "modality_rules.v18"
 
 
 def test_default_subject_is_used_only_when_none_is_stated() -> None:

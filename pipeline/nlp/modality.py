@@ -131,6 +131,12 @@ its own (「ヌ 一上肢のすべての指の機能に著しい障害を有す�
 heading, whose items are categories (guideline v2.4). Written from the errors over all 2,056 labelled sentences,
 rules alone: 10 right that were wrong, none the other way; accuracy 0.853 → 0.857, requirements R 0.813 → 0.822.
 
+``modality_rules.v18``: v17's kind of person or case needs the words that describe it before the noun (「…を有する
+もの」「…以下のもの」「…が講じられた労働者」); a title line (「イ 対象者」「3. 実施地域及び支援対象者」) has none and is
+not one, nor is an item that names a cost (「f. その他(諸経費):…経費であって、…もの」). v17 read six titles and two cost
+items of the five calls as eligibility; v18 reads four sentences there so, all four coordinator profiles. The
+labelled sentences score as with v17.
+
 The rule set is versioned as :data:`MODALITY_RULES`; change the name whenever a
 change to the tables below can change an output.
 """
@@ -156,7 +162,7 @@ __all__ = [
     "subject_of",
 ]
 
-MODALITY_RULES = "modality_rules.v17"
+MODALITY_RULES = "modality_rules.v18"
 
 # Longest first, so that 伴走支援事業者 wins over 事業者 and 委託予定先 over 委託先.
 ACTORS: tuple[str, ...] = tuple(
@@ -554,8 +560,9 @@ _DATE_LABEL = re.compile(r"^[^：:、。]{0,12}(?:日|日時|期間|期限|締�
 _CONDITION_ITEM = re.compile(r"(?:場合|とき)$")
 # A list item naming a kind of person or case (「ヌ 一上肢のすべての指の機能に著しい障害を有するもの」「(ニ) …に掲げる者
 # であって、…者」): the list says who or what qualifies. Not under a cost heading, whose items are categories.
-_CLASS_ITEM = re.compile(r"(?:もの|者)$")
-_COST_HEADING = re.compile(r"経費|費用|費目")
+# The noun follows what describes it (「…を有する」「…以下の」「…身につけた」), which a title (「イ 対象者」) lacks.
+_CLASS_ITEM = re.compile(r"(?<=[うくぐすつぬぶむるたいなの])(?:もの|者|人材|労働者|事業主)$")
+_COST = re.compile(r"経費|費用|費目")
 _TOPIC = re.compile(r"は[、，]")
 
 
@@ -632,7 +639,8 @@ def classify(
         and _MARKER.match(sentence.lstrip("-#* "))
         and _CLASS_ITEM.search(text)
         and not _TOPIC.search(text)  # 「② 物品は、…を有するもの」: a requirement on its topic, not a kind
-        and not (heading and _COST_HEADING.search(heading))
+        and not _COST.search(text)
+        and not (heading and _COST.search(heading))
     ):
         modality, rule = Modality.ELIGIBILITY, "eligibility.class_item"
     if rule == "none.no_rule":
