@@ -341,17 +341,6 @@ def test_classify_v15_acts_ending_in_imasu(
     assert c.modality is modality, c.rule
 
 
-@pytest.mark.parametrize(("sentence", "heading", "default_subject", "modality"), V17_CASES)
-def test_classify_v17_an_item_naming_a_kind(
-    sentence: str, heading: str | None, default_subject: str | None, modality: Modality
-) -> None:
-    """This test ensures that a list item naming a kind of person or case (「…を有するもの」「…を受ける者」) is read
-    as eligibility, and that a cost category, an item with a topic of its own and a title are not
-    (modality_rules.v17, v18)."""
-    c = classify(sentence, heading=heading, default_subject=default_subject)
-    assert c.modality is modality, c.rule
-
-
 @pytest.mark.parametrize(("sentence", "heading", "default_subject", "modality"), V16_CASES)
 def test_classify_v16_issuer_in_a_relative_clause(
     sentence: str, heading: str | None, default_subject: str | None, modality: Modality
@@ -359,6 +348,17 @@ def test_classify_v16_issuer_in_a_relative_clause(
     """This test ensures that an issuer who only modifies a noun in the last clause (「事務局が指定する様式を用いる」)
     leaves the duty to the sentence's actor, while an issuer who acts last still makes the sentence the issuer's
     procedure (modality_rules.v16)."""
+    c = classify(sentence, heading=heading, default_subject=default_subject)
+    assert c.modality is modality, c.rule
+
+
+@pytest.mark.parametrize(("sentence", "heading", "default_subject", "modality"), V17_CASES)
+def test_classify_v17_an_item_naming_a_kind(
+    sentence: str, heading: str | None, default_subject: str | None, modality: Modality
+) -> None:
+    """This test ensures that a list item naming a kind of person or case (「…を有するもの」「…を受ける者」) is read
+    as eligibility, and that a cost category, an item with a topic of its own and a title are not
+    (modality_rules.v17, v18)."""
     c = classify(sentence, heading=heading, default_subject=default_subject)
     assert c.modality is modality, c.rule
 
