@@ -632,17 +632,16 @@ def classify(
         affirmative = _plain(text[: neg.start()] + _AFFIRMATIVE[neg.group()], heading, default_subject)
         if affirmative is not None and affirmative[0] is Modality.OBLIGATION:
             modality, rule = Modality.PROHIBITION, "prohibition.plain_negative"
-    if rule == "none.no_rule" and _MARKER.match(sentence.lstrip("-#* ")) and _CONDITION_ITEM.search(text):
-        modality, rule = Modality.ELIGIBILITY, "eligibility.condition_item"
-    if (
-        rule == "none.no_rule"
-        and _MARKER.match(sentence.lstrip("-#* "))
-        and _CLASS_ITEM.search(text)
-        and not _TOPIC.search(text)  # 「② 物品は、…を有するもの」: a requirement on its topic, not a kind
-        and not _COST.search(text)
-        and not (heading and _COST.search(heading))
-    ):
-        modality, rule = Modality.ELIGIBILITY, "eligibility.class_item"
+    if rule == "none.no_rule" and _MARKER.match(sentence.lstrip("-#* ")):
+        if _CONDITION_ITEM.search(text):
+            modality, rule = Modality.ELIGIBILITY, "eligibility.condition_item"
+        elif (
+            _CLASS_ITEM.search(text)
+            and not _TOPIC.search(text)  # 「② 物品は、…を有するもの」: a requirement on its topic, not a kind
+            and not _COST.search(text)
+            and not (heading and _COST.search(heading))
+        ):
+            modality, rule = Modality.ELIGIBILITY, "eligibility.class_item"
     if rule == "none.no_rule":
         modality, rule = _plain(text, heading, default_subject) or _aside(sentence, text, heading)
     if (
