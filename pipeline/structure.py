@@ -148,7 +148,7 @@ class Grammar:
 
         Example:
             >>> [r.segment for r in Grammar().parse("二. 伴走支援事業者としての適格性").readings]
-            ['ニ', '二']
+            ['二', 'ニ']
         """
         s = text.lstrip()
         for name, rx in self.rules:
@@ -641,9 +641,12 @@ def segment(doc: Document, *, rules: list[tuple[str, str]] | None = None) -> Doc
         The Document with ``clauses``, ``references`` and ``criteria`` filled.
 
     Example:
+        >>> from pipeline.ingest import read_text
         >>> doc = segment(read_text("corpora/chiiki-dx/2026/chiiki-dx_fy2026_bansou-jigyosha_nttdata-strategy.txt"))
-        >>> [c.path for c in doc.iter_clauses()][:4]
-        ['front', 'I', 'II', 'II.1']
+        >>> [c.path for c in doc.clauses]
+        ['front', 'I', 'II', 'III', 'IV', 'V', 'VI', 'VII', 'VIII', 'IX', '別添1', '別添2']
+        >>> [c.path for c in doc.iter_clauses() if c.path.startswith("IV.1.(1).ロ") and c.marker != "bullet:・"]
+        ['IV.1.(1).ロ', 'IV.1.(1).ロ.a', 'IV.1.(1).ロ.b']
     """
     grammar = Grammar(rules)
     root = _Builder(doc, grammar).build()

@@ -9,9 +9,10 @@ clauses of any length. The file format is read in ``e5file.py`` and the tokenize
 ``python -m pipeline.embed.build`` runs the module once and importing this package costs nothing.
 
 Example:
+    >>> from pathlib import Path
     >>> from pipeline.embed import build_e5, encode_passages, load_model
-    >>> model = load_model(build_e5(Path("models/multilingual-e5-small")))
-    >>> encode_passages(model, ["再委託の上限は総額の50%とする。"]).shape
+    >>> model = load_model(build_e5(Path("models/multilingual-e5-small")))  # doctest: +SKIP
+    >>> encode_passages(model, ["再委託の上限は総額の50%とする。"]).shape  # doctest: +SKIP
     (1, 384)
 """
 

@@ -68,8 +68,11 @@ def encode_passages(
         ValueError: the model has no prompt ``prompt_name``, or the window is too small for the overlap.
 
     Example:
-        >>> vectors = encode_passages(model, ["第3条 再委託の上限は…（長い条文）"])
-        >>> vectors.shape
+        >>> from pathlib import Path
+        >>> from pipeline.embed import load_model
+        >>> model = load_model(Path("models/multilingual-e5-small"))  # doctest: +SKIP
+        >>> vectors = encode_passages(model, ["第3条 再委託の上限は…（長い条文）"])  # doctest: +SKIP
+        >>> vectors.shape  # doctest: +SKIP
         (1, 384)
     """
     import numpy as np

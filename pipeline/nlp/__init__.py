@@ -291,9 +291,13 @@ def find_requirements(
         The Document with ``requirements`` filled, in clause order.
 
     Example:
+        >>> from pipeline.ingest import read_text
+        >>> from pipeline.structure import segment
+        >>> path = "corpora/chiiki-dx/2026/chiiki-dx_fy2026_bansou-jigyosha_nttdata-strategy.txt"
         >>> doc = find_requirements(segment(read_text(path)))
-        >>> [r.modality.value for r in doc.requirements if r.clause_path == "IV.1.(1).ロ.b"][:2]
-        ['eligibility', 'eligibility']
+        >>> items = ("IV.1.(1).ロ.b.・1", "IV.1.(1).ロ.b.・7")
+        >>> [(r.clause_path, r.modality.value) for r in doc.requirements if r.clause_path in items]
+        [('IV.1.(1).ロ.b.・1', 'eligibility'), ('IV.1.(1).ロ.b.・7', 'recommendation')]
     """
     version = modality_version(model)
     year = doc.source.fiscal_year
