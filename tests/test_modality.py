@@ -261,7 +261,7 @@ V12_CASES: list[tuple[str, str | None, str | None, Modality]] = [
     ("ロ 対象労働者の賃金規定等の増額改定前及び増額改定後の雇用契約書等", "0701 支給要件の確認（共通）", "事業主", NO),
     ("ロ 対象労働者の賃金規定等の増額改定前及び増額改定後の雇用契約書等", "(2) 支給要件", "事業主", EL),
     ("支給要件は、次のイ及びロの書類により確認する。", "0701 支給要件の確認（共通）", "事業主", NO),
-    ("依頼業務1事案につき原則、50,000円（税抜き）とする。", "(1) 経費の区分", "実施機関", EL),
+    ("相談業務1件につき原則、30,000円（税込み）とする。", "(1) 経費の区分", "実施機関", EL),
     ("専門家派遣1回につき、20,000円とします。", None, "実施機関", EL),
     ("同一事案につき、手数料として5,000円を納付することとします。", None, "応募者", OB),
     ("1件につき、提出部数は3部とし、10,000円以上の案件は別途協議とする。", None, "応募者", NO),
@@ -325,6 +325,14 @@ V17_CASES: list[tuple[str, str | None, str | None, Modality]] = [
     ("f. その他(諸経費):事業に必要な設備等に要する経費であって、他の区分に属さないもの", "ホ. その他", None, NO),
     ("(ﾎ) 週所定労働時間の延長が講じられた労働者", "6003 対象労働者", None, EL),
 ]
+# modality_rules.v19: a courtesy standing alone (「ご了承ください」) asks nothing of its own; a request to obtain consent does.
+V19_CASES: list[tuple[str, str | None, str | None, Modality]] = [
+    ("ご了承ください。", "(5) 留意事項", "応募者", NO),
+    ("- 予め御理解のほどお願い申し上げます。", None, "応募者", NO),
+    ("何卒ご容赦ください。", "3. 問合せ", None, NO),
+    ("提出前に、所属長の了承を得てください。", "(2) 提出書類", "応募者", OB),  # consent to obtain: a duty
+    ("本業務の趣旨を理解してください。", None, "受託者", OB),
+]
 # fmt: on
 
 
@@ -365,7 +373,7 @@ def test_cases_are_not_gold_sentences() -> None:
 # The versioned forms read with a heading and a default subject, each list under the comment that says what it covers.
 FORMS: dict[str, list[tuple[str, str | None, str | None, Modality]]] = {
     "v3": V3_CASES, "v6": V6_CASES, "v10": V10_CASES, "v12": V12_CASES, "v15": V15_CASES, "v16": V16_CASES,
-    "v17": V17_CASES,
+    "v17": V17_CASES, "v19": V19_CASES,
 }  # fmt: skip
 
 
@@ -395,7 +403,7 @@ def test_cases_are_not_labelled_sentences() -> None:
     earlier = {"".join(s.split()) for path in (GOLD, FRESH, FRESH2) for s in _sentences(path)}
     every = {"".join(s.split()) for path in sorted(GOLD.parent.glob("modality_*.jsonl")) for s in _sentences(path)}
     cases = [sentence for sentence, *_ in V2_CASES + V3_CASES if "".join(sentence.split()) in earlier]
-    later = V6_CASES + V10_CASES + V15_CASES + V16_CASES + V17_CASES
+    later = V6_CASES + V10_CASES + V12_CASES + V15_CASES + V16_CASES + V17_CASES + V19_CASES
     cases += [sentence for sentence, *_ in later if "".join(sentence.split()) in every]
     # Report only our own cases: printing the labelled sets would show the held-out sample.
     assert not cases, cases
@@ -405,7 +413,7 @@ def test_rule_names_are_unique_and_versioned() -> None:
     """This test ensures that every rule has a distinct name and the rule set a versioned name."""
     names = [name for name, _, _ in RULES]
     assert len(names) == len(set(names))
-    assert MODALITY_RULES == "modality_rules.v18"
+    assert MODALITY_RULES == "modality_rules.v19"
 
 
 def test_default_subject_is_used_only_when_none_is_stated() -> None:

@@ -180,6 +180,19 @@ calls (the 地方公共団体 call had no candidate left, so four gave sentences
 default set at the time): the command of fresh12 with ``--seed 13 --per-source 30``, the 地方公共団体 call
 (corpora/chiiki-dx/2025/chiiki-dx_fy2025_chiho-kokyo-dantai_mri.txt) added as the second source and the R7-10
 manual left out.
+
+fresh14 (tests/data/modality_fresh14.jsonl, 142 sentences) was drawn with seed 14, 24 per source, from four calls (the
+地方公共団体 call has no candidate left; the digital-jinzai call had 22), the Tokyo specification and the R7-07 grant
+manual, excluding gold and fresh…fresh13:
+
+  cd /work/main && .venv/bin/python tests/data/make_modality_sample.py --seed 14 --per-source 24 \
+    --source corpora/chiiki-dx/2025/chiiki-dx_fy2025_bansou-jigyosha_mri.txt \
+    --source corpora/chiiki-dx/2026/chiiki-dx_fy2026_bansou-jigyosha_nttdata-strategy.txt \
+    --source corpora/digital-jinzai/2026/digital-jinzai-platform_fy2026_meti.txt \
+    --source corpora/yorozu/2026/yorozu-shien-kyoten_fy2026_tohoku-meti.txt \
+    --source tests/data/realpdfs/tokyo_shiyousho_yamasaki_kasetsu_kariire.pdf \
+    --source tests/data/realpdfs/mhlw_careerup_shikyu_yoryo_R7-07.pdf \
+    /tmp/exp/fresh14_unlabelled.jsonl
 """
 
 from __future__ import annotations
