@@ -221,6 +221,19 @@ def default_subject(source: str, heading: str | None) -> str | None:
     return _actors(source).default_subject(heading)
 
 
+def row_context(
+    source: str, where: int, sentence: str, context: str = "pipeline"
+) -> tuple[str | None, str | None, str | None]:
+    """A labelled sentence's heading, default subject and author: the pipeline's (``pipeline_context``), or, with
+    ``context="lines"`` or where the pipeline has no such sentence, the nearest heading line and the document's
+    default subject under it."""
+    found = pipeline_context(source, where, sentence) if context == "pipeline" else None
+    if found is not None:
+        return found.heading, found.default, found.author
+    heading = find_heading(source, where, sentence)
+    return heading, default_subject(source, heading), None
+
+
 def load_items(pdf_reader: PdfReader | None = None, gold: Path = GOLD, context: str = "pipeline") -> list[Item]:
     """The gold sentences with their headings and default subjects.
 
@@ -239,13 +252,7 @@ def load_items(pdf_reader: PdfReader | None = None, gold: Path = GOLD, context: 
         if not line.strip():
             continue
         r = json.loads(line)
-        found = pipeline_context(r["source"], int(r["page_or_line"]), r["sentence"]) if context == "pipeline" else None
-        author = None
-        if found is not None:
-            heading, default, author = found.heading, found.default, found.author
-        else:
-            heading = find_heading(r["source"], int(r["page_or_line"]), r["sentence"])
-            default = default_subject(r["source"], heading)
+        heading, default, author = row_context(r["source"], int(r["page_or_line"]), r["sentence"], context)
         second = r.get("modality_b")
         first = r.get("modality_a", r["modality"])
         items.append(

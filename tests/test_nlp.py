@@ -102,6 +102,28 @@ def test_document_actors():
     assert actors.default_subject("再委託の制限") == "伴走支援事業者"
 
 
+def test_a_section_where_another_party_acts_binds_that_party(ingested):
+    """This test ensures that a section whose sentences keep naming another party as their topic (the よろず call's
+    information-security part speaks of 受注者, the call of 実施機関) gives its unstated subjects to that party
+    (modality_rules.v20), while the rest of the call keeps its main actor, and a few mentions do not move it."""
+    actors = DocumentActors(applicant="申請者", main="実施機関")
+    assert actors.within(Counter({"受注者": 3})).main == "受注者"
+    assert actors.within(Counter({"受注者": 2})).main == "実施機関"  # too few to be the section's own party
+    assert actors.within(Counter({"受注者": 5, "実施機関": 3})).main == "実施機関"  # the main actor still acts there
+    assert actors.within(Counter()).main == "実施機関"
+
+    doc = find_requirements(segment(ingested(CORPORA / "yorozu/2026/yorozu-shien-kyoten_fy2026_tohoku-meti.txt")))
+    bound = Counter(
+        (r.clause_path.split(".")[0], r.subject) for r in doc.requirements if r.modality is not Modality.NONE
+    )
+    security = "情報セキュリティに関する事項"
+    assert bound[(security, "受注者")] > 100
+    assert bound[(security, "実施機関")] < 5
+    assert bound[("II", "実施機関")] > 50  # 「II. 実施機関の業務」 keeps the call's main actor
+    edr = [r for r in doc.requirements if r.sentence.startswith("⑤EDR ソフトウェア等を利用し")]
+    assert [(r.modality, r.subject) for r in edr] == [(Modality.OBLIGATION, "受注者")]
+
+
 def test_a_lease_specifications_lessor_is_its_main_actor(ingested):
     """This test ensures that the lessor of a lease specification (賃貸人, modality_rules.v14) is found as a stated
     subject and, in the 東京都 仮設校舎 specification that names it far more often than 受注者, as the main actor whose

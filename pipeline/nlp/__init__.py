@@ -53,6 +53,7 @@ __all__ = [
     "DocumentActors",
     "SentenceContext",
     "SubjectParser",
+    "acting_roles",
     "classify",
     "classify_sentences",
     "default_model",
@@ -74,6 +75,15 @@ ROLE_TERMS: tuple[str, ...] = (
 APPLICANT_TERMS = ("申請者", "応募者")
 # Under headings about applying, a sentence binds the applicant rather than the main actor.
 APPLYING_HEADING = re.compile(r"応募|申請|提出|説明会|質問|募集|公募|受付|期間|期限|締切|相談")
+# A section has its own main actor where another role is the topic or subject (「受注者は」「受注者が」) at least this
+# often in it, and more than twice as often as the enclosing main actor (``DocumentActors.within``).
+SECTION_MENTIONS = 3
+_ACTING = re.compile("(" + "|".join(map(re.escape, ROLE_TERMS)) + ")(?:は|が)")
+
+
+def acting_roles(text: str) -> Counter[str]:
+    """How often each role term (:data:`ROLE_TERMS`) is the topic or subject in a text: 「受注者は」「受注者が」."""
+    return Counter(_ACTING.findall(text))
 
 
 class SubjectParser(Protocol):
@@ -97,6 +107,26 @@ class DocumentActors:
         counts = Counter({term: text.count(term) for term in ROLE_TERMS})
         term, n = counts.most_common(1)[0]
         return cls(applicant if text.count(applicant) else None, term if n else None)
+
+    def within(self, acting: Counter[str]) -> DocumentActors:
+        """The actors of a section, given how often each role acts in it (:func:`acting_roles`): its own main actor
+        where another role than the enclosing main actor is the topic or subject of its sentences at least
+        :data:`SECTION_MENTIONS` times and more than twice as often (the information-security section of a call
+        whose main actor is 実施機関 speaks of 受注者 throughout).
+
+        Example:
+            >>> actors = DocumentActors("申請者", "実施機関")
+            >>> actors.within(acting_roles("受注者は、…。受注者は、…。受注者が…。実施機関は、…。")).main
+            '受注者'
+            >>> actors.within(acting_roles("受注者は、…。実施機関は、…。")).main
+            '実施機関'
+        """
+        if not acting:
+            return self
+        term, n = acting.most_common(1)[0]
+        if term != self.main and n >= SECTION_MENTIONS and n > 2 * acting[self.main or ""]:
+            return DocumentActors(self.applicant, term)
+        return self
 
     def default_subject(self, heading: str | None) -> str | None:
         """The applicant under a heading about applying, else the main actor."""
@@ -251,7 +281,17 @@ def sentence_contexts(doc: Document) -> list[SentenceContext]:
     }
     rows: list[SentenceContext] = []
 
-    def visit(clause: Clause, above: str | None, author: str | None) -> None:
+    acting: dict[int, Counter[str]] = {}  # by clause id: how often each role acts in the clause and those under it
+
+    def count(clause: Clause) -> Counter[str]:
+        total = acting_roles(clause.orig)
+        for child in clause.children:
+            total += count(child)
+        acting[id(clause)] = total
+        return total
+
+    def visit(clause: Clause, above: str | None, author: str | None, actors: DocumentActors) -> None:
+        actors = actors.within(acting[id(clause)])  # a section where another party acts throughout binds that party
         title = _title(clause) or above
         inner = title  # the title of the lines that follow (a bracketed title line changes it)
         for n, line in enumerate(clause.orig.split("\n")):
@@ -267,10 +307,11 @@ def sentence_contexts(doc: Document) -> list[SentenceContext]:
                 # the default subject matters to the rules too: a plain-form 「…を行う。」 binds the main actor
                 rows.append(SentenceContext(sentence, heading, actors.default_subject(heading), clause, author))
         for child in clause.children:
-            visit(child, title, author)
+            visit(child, title, author, actors)
 
     for clause in doc.clauses:
-        visit(clause, None, authors.get(clause.path))
+        count(clause)
+        visit(clause, None, authors.get(clause.path), actors)
     return rows
 
 
