@@ -270,8 +270,10 @@ def sentence_contexts(doc: Document) -> list[SentenceContext]:
     """Every sentence of every clause, in clause order, with the context ``find_requirements`` classifies it in.
 
     A sentence ends at 。 and at a printed line break (a new block, a title line); the heading line is kept, since
-    「(2)提出期限 令和8年4月10日(金)午前11時」 states a deadline. Evaluations (``bench/modality_eval.py``) read the same
-    contexts, so that they score the pipeline as it runs.
+    「(2)提出期限 令和8年4月10日(金)午前11時」 states a deadline. A sentence's default subject is the applicant under a
+    heading about applying, else the main actor of its section (``DocumentActors.within``: a section where another
+    party acts throughout) or of the document. Evaluations (``bench/modality_eval.py``) read the same contexts, so
+    that they score the pipeline as it runs.
     """
     actors = DocumentActors.of("\n".join(b.orig for b in doc.blocks))  # as printed: 「ＭＦ登録者」 is a full-width term
     authors = {

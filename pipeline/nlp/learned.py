@@ -20,7 +20,7 @@ accuracy / requirements P / R:
     fresh9 (143, blind; v9)  0.741 / 0.689 / 0.636  0.797 / 0.787 / 0.727  0.741 / 0.707 / 0.621
     all 2,056 (v18)          0.857 / 0.853 / 0.822  0.885 / 0.879 / 0.864  0.870 / 0.864 / 0.844  0.855 / 0.855 / 0.816
     fresh14 (142, blind; v18) 0.824 / 0.785 / 0.761 0.859 / 0.818 / 0.806  0.852 / 0.828 / 0.791
-    all 2,198 (v19)          0.856 / 0.850 / 0.819  0.886 / 0.877 / 0.863  0.872 / 0.866 / 0.843  0.854 / 0.857 / 0.808
+    all 2,198 (v19, v20)     0.856 / 0.850 / 0.819  0.886 / 0.877 / 0.863  0.872 / 0.866 / 0.843  0.854 / 0.857 / 0.808
 
 The gain comes from other sentences of the same documents and from other editions of them: on a family of
 documents it has never seen, the model is no better than the rules. Keeping the trusted rules' answers was chosen
