@@ -97,9 +97,9 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"a query set (repeatable: each is scored, then all pooled) [default: {QUERIES.name}]")
     ap.add_argument("--modes", default=",".join(MODES), help=f"comma-separated, of {', '.join(MODES)}")
     ap.add_argument("--index", type=Path, help="use this existing index folder instead of building one")
-    ap.add_argument("--query-precision", choices=("auto", "fp32", "bf16"), default="auto",
-                    help="encode questions (and, when it builds the index, passages) in fp32 or bf16 "
-                         "(auto: bf16 where the CPU has it natively)")
+    ap.add_argument("--query-precision", choices=("auto", "fp32", "bf16", "int8"), default="auto",
+                    help="encode questions (and, when it builds the index, passages) in fp32, bf16 or int8 "
+                         "(auto: bf16 where the CPU has it natively, else int8; passages never int8)")
     ap.add_argument("--show-misses", action="store_true", help="list queries with no relevant hit in the top 5")
     args = ap.parse_args(argv)  # fmt: skip
     modes = [m for m in args.modes.split(",") if m in MODES]

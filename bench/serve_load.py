@@ -15,7 +15,11 @@ Two question streams:
 
 The clients run in this process and share the two cores with the server, as they would on one laptop.
 
-Run:  .venv/bin/python bench/serve_load.py [--clients 20] [--seconds 30] [--only batched]
+``--precisions auto,bf16,fp32`` runs the batched server once with each way of encoding questions
+(``koubo serve --precision``), to compare them in one run; the first is the one compared with
+``--no-batch`` and judged against the goal.
+
+Run:  .venv/bin/python bench/serve_load.py [--clients 20] [--seconds 30] [--only batched] [--precisions auto,fp32]
 """
 
 from __future__ import annotations
@@ -64,8 +68,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(port: int, batch: bool) -> subprocess.Popen[bytes]:
-    cmd = [str(KOUBO), "serve", "--port", str(port)] + ([] if batch else ["--no-batch"])
+def start_server(port: int, batch: bool, precision: str = "auto") -> subprocess.Popen[bytes]:
+    cmd = [str(KOUBO), "serve", "--port", str(port), "--precision", precision] + ([] if batch else ["--no-batch"])
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.monotonic() + 120
@@ -152,6 +156,11 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--only", choices=("batched", "unbatched"), help="run one server only")
     ap.add_argument("--streams", default="distinct,repeated", help="comma-separated: distinct, repeated")
+    ap.add_argument(
+        "--precisions",
+        default="auto",
+        help="comma-separated: the batched server once with each of auto, int8, bf16, fp32 (--precision)",
+    )
     args = ap.parse_args()
     if not (ROOT / "outputs/indexes/default/index.sqlite").is_file():
         print("no index: build it first with `make demo` or `.venv/bin/koubo index`", file=sys.stderr)
@@ -159,28 +168,34 @@ def main() -> int:
     pool = questions()
     print(f"{args.clients} clients, {args.seconds:.0f} s each run, GET /api/search?q=…&k=10 over loopback; "
           f"{len(pool)} benchmark questions; {os.cpu_count()} cores shared by server and clients")  # fmt: skip
-    print(f"{'server':<26}{'questions':<11}{'requests':>9}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}"
+    print(f"{'server':<40}{'questions':<11}{'requests':>9}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}"
           f"{'errors':>8}{'clients CPU':>13}")  # fmt: skip
     rows = []
-    servers = [("batched", True), ("unbatched", False)]
-    for name, batch in servers:
+    precisions = args.precisions.split(",")
+    servers = [("batched", True, p) for p in precisions] + [("unbatched", False, "auto")]
+    for name, batch, precision in servers:
         if args.only and name != args.only:
             continue
         port = free_port()
-        proc = start_server(port, batch)
+        proc = start_server(port, batch, precision)
         try:
             run_load(port, 2, 3, "distinct", pool)  # warm up: the first model calls are slower
             for stream in args.streams.split(","):
                 res, wall = run_load(port, args.clients, args.seconds, stream, pool)
                 lat = [x * 1000 for x in res.latencies]
                 n = len(lat) + len(res.errors)
-                label = "koubo serve" + ("" if batch else " --no-batch")
-                print(f"{label:<26}{stream:<11}{n:>9}{n / wall:>8.1f}{pct(lat, 50):>9.0f}{pct(lat, 95):>9.0f}"
+                label = (
+                    "koubo serve"
+                    + ("" if batch else " --no-batch")
+                    + ("" if precision == "auto" else f" --precision {precision}")
+                )
+                print(f"{label:<40}{stream:<11}{n:>9}{n / wall:>8.1f}{pct(lat, 50):>9.0f}{pct(lat, 95):>9.0f}"
                       f"{max(lat, default=float('nan')):>9.0f}{len(res.errors):>8}"
                       f"{100 * res.client_cpu / (wall * (os.cpu_count() or 1)):>12.0f}%", flush=True)  # fmt: skip
                 for e in res.errors[:3]:
                     print(f"    error: {e}")
-                rows.append((name, stream, n / wall, pct(lat, 95), len(res.errors)))
+                if precision == precisions[0]:  # the first precision is the one compared and judged
+                    rows.append((name, stream, n / wall, pct(lat, 95), len(res.errors)))
         finally:
             stop_server(proc)
     by = {(n, s): (rps, p95, errs) for n, s, rps, p95, errs in rows}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 
@@ -13,6 +13,14 @@ from pipeline.index import Embedder
 from pipeline.settings import Settings
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+PRECISIONS = ("auto", "int8", "bf16", "fp32")
+
+
+def _questions_note(embedder: object | None) -> str:
+    """How the server encodes questions (``int8``, ``bf16``, ``fp32``), for its start-up line; empty if unknown."""
+    members = getattr(embedder, "members", None)  # an EncoderPool: what its children settled on
+    precision = members[0].precision if members else getattr(embedder, "query_precision", None)
+    return f"questions encoded in {precision}; " if precision else ""
 
 
 @app.command()
@@ -41,6 +49,14 @@ def serve(
             " 0 keeps the model in the server's process.",
         ),
     ] = 2,
+    precision: Annotated[
+        str,
+        typer.Option(
+            "--precision",
+            help="How questions are encoded: auto, int8, bf16 or fp32. auto takes the first that agrees with fp32 on"
+            " this CPU: bf16 where the CPU has it natively, else int8, else fp32.",
+        ),
+    ] = "auto",
     get: Annotated[
         str | None,
         typer.Option("--get", help="Answer one request in-process, print the body and exit: --get '/api/search?q=…'"),
@@ -49,21 +65,24 @@ def serve(
     """Serve search, outlines and comparisons in the browser, and a JSON API (docs at /docs), read-only."""
     from pipeline.serve import create_app
 
+    if precision not in PRECISIONS:
+        raise typer.BadParameter(f"use {', '.join(PRECISIONS)}", param_hint="--precision")
     settings = Settings()
     try:
         embedder: Embedder | None = None
         if not sparse_only:
-            from pipeline.embed.embedder import load_embedder
+            from pipeline.embed.embedder import QueryPrecision, load_embedder
             from pipeline.serve.encoder_process import EncoderPool
 
             try:
                 # Batched, the model runs in child processes (no GIL shared with the request threads, and
                 # two batches encoded side by side); --no-batch keeps the plain in-process encoder, the
                 # obvious alternative, and --get answers one request without starting children.
+                chosen = cast("QueryPrecision", precision)
                 if no_batch or get is not None or encoders == 0:
-                    embedder = load_embedder(settings.models)
+                    embedder = load_embedder(settings.models, query_precision=chosen)
                 else:
-                    pool = EncoderPool(settings.models, processes=encoders)
+                    pool = EncoderPool(settings.models, processes=encoders, query_precision=chosen)
                     pool.start()  # every child loads the model now, in parallel
                     embedder = pool
             except ModelUnavailableError as e:
@@ -94,5 +113,6 @@ def serve(
     if host not in LOOPBACK:
         err.print(f"warning: listening on {host}: anyone who can reach this machine can read the indexed calls")
     shown = f"[{host}]" if ":" in host else host
-    err.print(f"koubo serve: http://{shown}:{port}/  (API: /docs; Ctrl-C stops)", markup=False)
+    note = _questions_note(embedder)
+    err.print(f"koubo serve: http://{shown}:{port}/  (API: /docs; {note}Ctrl-C stops)", markup=False)
     uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)

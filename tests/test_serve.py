@@ -583,6 +583,21 @@ def test_serve_get(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     assert '"mode":"sparse"' in r.output.replace(" ", "")
 
 
+def test_serve_names_a_wrong_precision_and_tells_how_questions_are_encoded() -> None:
+    """This test ensures that `koubo serve --precision` refuses what is not a precision, naming the choices, and
+    that the start-up line says how the server's encoders (or its one embedder) encode questions."""
+    from types import SimpleNamespace
+
+    from pipeline.cli_serve import _questions_note
+
+    r = CliRunner().invoke(cli_app, ["serve", "--precision", "fp16", "--get", "/"])
+    assert r.exit_code == 2 and "use auto, int8, bf16, fp32" in r.output
+    pool = SimpleNamespace(members=[SimpleNamespace(precision="int8"), SimpleNamespace(precision="int8")])
+    assert _questions_note(pool) == "questions encoded in int8; "
+    assert _questions_note(SimpleNamespace(query_precision="bf16")) == "questions encoded in bf16; "
+    assert _questions_note(None) == ""
+
+
 def test_serve_without_an_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """This test ensures that serving before indexing fails with the command that builds the index."""
     monkeypatch.setenv("KOUBO_OUTPUTS", str(tmp_path / "empty"))

@@ -17,7 +17,6 @@ Heavy dependencies: torch, sentence-transformers (passed in, not imported here a
 
 from __future__ import annotations
 
-import copy
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -99,25 +98,8 @@ def bf16_query_model(model: SentenceTransformer) -> SentenceTransformer:
         >>> fast.encode(["query: 再委託の上限は？"]).shape         # doctest: +SKIP
         (1, 384)
     """
-    import torch
+    from pipeline.embed.swap import copy_with_linears
 
-    # deepcopy with every tensor already in the memo: the modules are copied, their tensors shared
-    memo: dict[int, Any] = {id(t): t for t in (*model.parameters(), *model.buffers())}
-    for module in model.modules():  # the tokenizer (a 250k-word vocabulary) too: 280 MB if copied
-        tokenizer = getattr(module, "tokenizer", None)
-        if tokenizer is not None:
-            memo[id(tokenizer)] = tokenizer
-    fast = copy.deepcopy(model, memo)
     bf16_linear = _bf16_linear_class()
     packer = _packer()
-
-    def swap(module: torch.nn.Module) -> None:
-        for name, child in module.named_children():
-            if isinstance(child, torch.nn.Linear):
-                setattr(module, name, bf16_linear(child, packer))
-            else:
-                swap(child)
-
-    swap(fast)
-    fast.eval()
-    return fast
+    return copy_with_linears(model, lambda linear: bf16_linear(linear, packer))

@@ -109,7 +109,7 @@ class EncoderProcess:
         self.models_dir = models_dir
         self._query_precision: QueryPrecision = query_precision
         self.threads = threads
-        self.precision: str | None = None  # what the child settled on: "fp32" or "bf16"
+        self.precision: str | None = None  # what the child settled on: "int8", "bf16" or "fp32"
         self._target = _target  # tests start a stand-in child
         self._lock = threading.Lock()
         self._conn: Connection | None = None
