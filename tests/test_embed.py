@@ -391,16 +391,27 @@ def test_questions_in_a_faster_precision_agree_with_fp32(built_model: Path, prec
 @pytest.mark.slow
 def test_a_precision_that_fails_its_check_is_not_used(built_model: Path, monkeypatch, caplog) -> None:
     """This test ensures that, on a CPU without native bf16, questions are encoded in int8 once it passes its
-    check, and in fp32, with a warning and the int8 copy dropped, when it does not."""
+    check, and in fp32, with one warning and the int8 copy dropped, when its vectors differ or it raises."""
     from pipeline.embed import embedder as embedder_module
+    from pipeline.embed import int8 as int8_module
     from pipeline.embed.embedder import load_embedder
 
     monkeypatch.setattr(embedder_module, "native_bf16", lambda: False)
     assert load_embedder(built_model.parent).query_precision == "int8"
-    monkeypatch.setitem(embedder_module.MIN_COSINE, "int8", 1.01)  # no vectors pass: as if int8 were broken
-    fallback = load_embedder(built_model.parent)
-    assert fallback.query_precision == "fp32" and "int8" not in fallback._copies
-    assert any("int8 question vectors differ from fp32's" in r.getMessage() for r in caplog.records)
+
+    def broken(model: Any) -> Any:
+        raise RuntimeError("no such kernel")
+
+    for patch, says in (
+        (lambda: monkeypatch.setitem(embedder_module.MIN_COSINE, "int8", 1.01), "int8 question vectors differ"),
+        (lambda: monkeypatch.setattr(int8_module, "int8_query_model", broken), "int8 questions failed (RuntimeError"),
+    ):
+        patch()
+        caplog.clear()
+        fallback = load_embedder(built_model.parent)
+        assert fallback.query_precision == "fp32" and "int8" not in fallback._copies
+        warned = [r.getMessage() for r in caplog.records if r.getMessage().startswith("int8")]
+        assert len(warned) == 1 and says in warned[0], warned
 
 
 def test_int8_layers_multiply_exactly_even_with_onednn_held_to_avx2() -> None:

@@ -128,12 +128,14 @@ class E5Embedder:
             ref = self._encode(list(_CHECK_QUESTIONS), "fp32")
             try:
                 fast = self._encode(list(_CHECK_QUESTIONS), precision)
-                agrees = float((ref * fast).sum(axis=1).min()) >= MIN_COSINE[precision]
             except Exception as e:  # a torch whose kernels fail here: fp32 still works
                 logger.warning("%s questions failed (%s: %s); not used", precision, type(e).__name__, e)
                 agrees = False
+            else:
+                agrees = float((ref * fast).sum(axis=1).min()) >= MIN_COSINE[precision]
+                if not agrees:
+                    logger.warning("%s question vectors differ from fp32's; not used", precision)
             if not agrees:
-                logger.warning("%s question vectors differ from fp32's; not used", precision)
                 self._copies.pop(precision, None)  # give its weights back
                 self._packed.pop(precision, None)
             self._checked[precision] = agrees
