@@ -414,6 +414,20 @@ def test_a_precision_that_fails_its_check_is_not_used(built_model: Path, monkeyp
         assert len(warned) == 1 and says in warned[0], warned
 
 
+def test_bf16_is_not_native_where_onednn_is_held_below_it(monkeypatch) -> None:
+    """This test ensures that questions are not given to bf16 where oneDNN is told not to use it
+    (``ONEDNN_MAX_CPU_ISA=AVX2``: it would emulate bf16, several times slower than fp32), and that levels with
+    bf16, or no limit, leave the answer to the CPU's flags."""
+    from pipeline.embed.embedder import native_bf16
+
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    cpu = native_bf16()
+    for limit, allowed in (("AVX2", False), ("avx512_core_vnni", False), ("AVX512_CORE_BF16", True),
+                           ("AVX512_CORE_AMX", True), ("ALL", True), ("", True)):  # fmt: skip
+        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", limit)
+        assert native_bf16() == (cpu and allowed), limit
+
+
 def test_int8_layers_multiply_exactly_even_with_onednn_held_to_avx2() -> None:
     """This test ensures that an int8 linear layer's integer product is exact, here and in a process whose oneDNN
     is held to AVX2 (no VNNI: bytes multiplied in pairs summed in 16 bits), on the worst case for that: every

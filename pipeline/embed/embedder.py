@@ -12,6 +12,7 @@ Heavy dependencies: sentence-transformers (and torch), loaded on first use.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -200,12 +201,20 @@ class E5Embedder:
 
 
 def native_bf16() -> bool:
-    """Whether this CPU computes bfloat16 natively (Intel AMX or AVX512-BF16; read from /proc/cpuinfo)."""
+    """Whether this CPU computes bfloat16 natively (Intel AMX or AVX512-BF16; read from /proc/cpuinfo), and
+    oneDNN may use it: ``ONEDNN_MAX_CPU_ISA=AVX2`` (or any level below bf16) makes oneDNN emulate it, several
+    times slower than fp32, so the answer is then no."""
+    limit = os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper()
+    if limit not in ("", "ALL", "DEFAULT") and not any(t in limit for t in _BF16_ISA_LEVELS):
+        return False
     try:
         flags = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace")
     except OSError:
         return False
     return " amx_bf16" in flags or " avx512_bf16" in flags
+
+
+_BF16_ISA_LEVELS = ("BF16", "AMX", "FP16", "AVX10")  # oneDNN's ISA levels that include bf16 arithmetic
 
 
 def load_embedder(
