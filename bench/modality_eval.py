@@ -570,7 +570,8 @@ def main(argv: list[str] | None = None) -> int:
         print(by_document(predictions))
         if args.errors:
             for it, pred, _, rule in (p for p in predictions if p[1] != p[0].gold):
-                print(f"  [{it.gold.value} → {pred.value} by {rule}] ({it.heading}) {it.sentence[:160]}")
+                doc = it.source.rsplit("/", 1)[-1][:24]
+                print(f"  [{it.gold.value} → {pred.value} by {rule}] {doc} ({it.heading}) {it.sentence[:160]}")
         if args.subjects:
             for it in subset:
                 if it.gold_subject is None:

@@ -413,7 +413,7 @@ def test_rule_names_are_unique_and_versioned() -> None:
     """This test ensures that every rule has a distinct name and the rule set a versioned name."""
     names = [name for name, _, _ in RULES]
     assert len(names) == len(set(names))
-    assert MODALITY_RULES == "modality_rules.v20"
+    assert MODALITY_RULES == "modality_rules.v21"
 
 
 def test_default_subject_is_used_only_when_none_is_stated() -> None:

@@ -13,7 +13,7 @@ from pipeline.cli import app
 from pipeline.document import Modality, ValueType
 from pipeline.nlp import DocumentActors, find_requirements, sentence_contexts
 from pipeline.nlp.ginza import GinzaParser
-from pipeline.nlp.modality import MODALITY_RULES, find_subject
+from pipeline.nlp.modality import MODALITY_RULES, classify, find_subject
 from pipeline.structure import segment
 
 FY2026_TXT = CORPORA / "chiiki-dx/2026/chiiki-dx_fy2026_bansou-jigyosha_nttdata-strategy.txt"
@@ -122,6 +122,32 @@ def test_a_section_where_another_party_acts_binds_that_party(ingested):
     assert bound[("II", "実施機関")] > 50  # 「II. 実施機関の業務」 keeps the call's main actor
     edr = [r for r in doc.requirements if r.sentence.startswith("⑤EDR ソフトウェア等を利用し")]
     assert [(r.modality, r.subject) for r in edr] == [(Modality.OBLIGATION, "受注者")]
+
+
+def test_a_subordinate_ga_clause_does_not_name_the_subject() -> None:
+    """This test ensures that a が-subject inside a relative or subordinate clause
+    (「事務局が指定する期日までに」「利用者が確認できるように」「労働者が同意した場合は」) is not taken for the
+    sentence's subject, while a が-subject of the main clause still is (modality_rules.v21)."""
+    assert find_subject("事務局が指定する期日までに、報告書を提出すること。") is None
+    assert find_subject("発注者が定める「様式」に従い、報告すること。") is None
+    assert find_subject("利用者が確認できるように、手順書を整備すること。") is None
+    assert find_subject("労働者が同意した場合は、口座へ振り込むこと。") is None
+    assert find_subject("補助事業者が発行するため、情報を整理すること。") is None
+    assert find_subject("幹事法人が提案書を取りまとめて提出すること。") == "幹事法人"
+    assert find_subject("実施機関が、報告書を作成すること。") == "実施機関"
+    # the next が is the main clause's
+    assert find_subject("事務局が指定する様式を用いて、受託者が報告すること。") == "受託者"
+    c = classify("事務局が指定する期日までに、報告書を提出すること。", default_subject="伴走支援事業者")
+    assert (c.modality, c.subject) == (Modality.OBLIGATION, "伴走支援事業者")
+
+
+def test_a_consultation_desk_is_not_a_heading_about_applying() -> None:
+    """This test ensures that 相談 in a heading means applying only where it is not the name of a desk the main actor
+    runs (the よろず call's 「ワンストップ相談窓口」, modality_rules.v21)."""
+    actors = DocumentActors(applicant="申請者", main="実施機関")
+    assert actors.default_subject("2-1. ワンストップ相談窓口の行うべき活動") == "実施機関"
+    assert actors.default_subject("(5) 事前相談") == "申請者"
+    assert actors.default_subject("6. 質問・相談の受付") == "申請者"
 
 
 def test_a_lease_specifications_lessor_is_its_main_actor(ingested):

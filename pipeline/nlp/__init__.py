@@ -74,7 +74,7 @@ ROLE_TERMS: tuple[str, ...] = (
 )  # fmt: skip
 APPLICANT_TERMS = ("申請者", "応募者")
 # Under headings about applying, a sentence binds the applicant rather than the main actor.
-APPLYING_HEADING = re.compile(r"応募|申請|提出|説明会|質問|募集|公募|受付|期間|期限|締切|相談")
+APPLYING_HEADING = re.compile(r"応募|申請|提出|説明会|質問|募集|公募|受付|期間|期限|締切|相談(?!窓口)")
 # A section has its own main actor where another role is the topic or subject (「受注者は」「受注者が」) at least this
 # often in it, and more than twice as often as the enclosing main actor (``DocumentActors.within``).
 SECTION_MENTIONS = 3
