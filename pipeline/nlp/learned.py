@@ -21,6 +21,8 @@ accuracy / requirements P / R:
     all 2,056 (v18)          0.857 / 0.853 / 0.822  0.885 / 0.879 / 0.864  0.870 / 0.864 / 0.844  0.855 / 0.855 / 0.816
     fresh14 (142, blind; v18) 0.824 / 0.785 / 0.761 0.859 / 0.818 / 0.806  0.852 / 0.828 / 0.791
     all 2,198 (v19, v20)     0.856 / 0.850 / 0.819  0.886 / 0.877 / 0.863  0.872 / 0.866 / 0.843  0.854 / 0.857 / 0.808
+    fresh15 (144, blind; v21) 0.785 / 0.814 / 0.731 0.847 / 0.863 / 0.808  0.819 / 0.855 / 0.756  0.778 / 0.821 / 0.705
+    all 2,342 (v21)          0.852 / 0.848 / 0.814  0.886 / 0.879 / 0.859  0.871 / 0.868 / 0.837  0.851 / 0.858 / 0.801
 
 The gain comes from other sentences of the same documents and from other editions of them: on a family of
 documents it has never seen, the model is no better than the rules. Keeping the trusted rules' answers was chosen

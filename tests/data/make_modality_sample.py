@@ -193,6 +193,21 @@ manual, excluding gold and fresh…fresh13:
     --source tests/data/realpdfs/tokyo_shiyousho_yamasaki_kasetsu_kariire.pdf \
     --source tests/data/realpdfs/mhlw_careerup_shikyu_yoryo_R7-07.pdf \
     /tmp/exp/fresh14_unlabelled.jsonl
+
+fresh15 (tests/data/modality_fresh15.jsonl, 144 sentences) was drawn with seed 15, 24 per source, from three calls
+(the digital-jinzai call has no candidate left), the Tokyo specification, the R7-10 employment-insurance manual and
+the R7-04 grant manual, excluding gold and fresh…fresh14 (now that fresh15 is in tests/data, name those fifteen
+files with ``--exclude`` to draw it again exactly: checked, byte for byte):
+
+  cd /work/main && .venv/bin/python tests/data/make_modality_sample.py --seed 15 --per-source 24 \
+    --source corpora/chiiki-dx/2025/chiiki-dx_fy2025_bansou-jigyosha_mri.txt \
+    --source corpora/chiiki-dx/2026/chiiki-dx_fy2026_bansou-jigyosha_nttdata-strategy.txt \
+    --source corpora/digital-jinzai/2026/digital-jinzai-platform_fy2026_meti.txt \
+    --source corpora/yorozu/2026/yorozu-shien-kyoten_fy2026_tohoku-meti.txt \
+    --source tests/data/realpdfs/tokyo_shiyousho_yamasaki_kasetsu_kariire.pdf \
+    --source tests/data/realpdfs/mhlw_koyohoken_gyomu_50301_R7-10.pdf \
+    --source tests/data/realpdfs/mhlw_careerup_shikyu_yoryo_R7-04.pdf \
+    /tmp/exp/fresh15_unlabelled.jsonl
 """
 
 from __future__ import annotations
