@@ -135,6 +135,7 @@ def test_a_subordinate_ga_clause_does_not_name_the_subject() -> None:
     assert find_subject("補助事業者が発行するため、情報を整理すること。") is None
     assert find_subject("幹事法人が提案書を取りまとめて提出すること。") == "幹事法人"
     assert find_subject("実施機関が、報告書を作成すること。") == "実施機関"
+    assert find_subject("受注者が国際規格を満たすこと。") == "受注者"  # 国際 is a word, not 〜の際
     # the next が is the main clause's
     assert find_subject("事務局が指定する様式を用いて、受託者が報告すること。") == "受託者"
     c = classify("事務局が指定する期日までに、報告書を提出すること。", default_subject="伴走支援事業者")
