@@ -256,8 +256,9 @@ _TOPIC_MARKERS: tuple[str, ...] = ("においては", "にあっては", "には
 _SUBJECT_MARKERS: tuple[str, ...] = ("が",)
 # What follows a が-subject that belongs to a subordinate clause, before the clause's first comma: a verb in its
 # plain form (ending in る, た, う or ない: する, された, できる, しない …) and the noun it modifies
-# (「事務局が指定する期日」「支援地域が希望する支援内容」「中小企業庁が定める「」」), or a conjunction that makes the clause a condition, time, reason or purpose (「労働者が同意した場合は」「…に際して」
-# 「被保険者が離職したため」「利用者が確認できるように」); 国際・実際・交際 are words, not 〜の際.
+# (「事務局が指定する期日」「支援地域が希望する支援内容」「中小企業庁が定める「」」), or a conjunction that makes the
+# clause a condition, time, reason or purpose (「労働者が同意した場合は」「…に際して」「被保険者が離職したため」
+# 「利用者が確認できるように」); 国際・実際・交際 are words, not 〜の際.
 _SUBORDINATE_AFTER = re.compile(
     r"[^、。]*?(?:(?:ない|[るたう])[「一-龥ァ-ヶー々]|場合|とき|(?<![国実交])際|ため|ように|ような|ので)"
 )
