@@ -61,7 +61,15 @@ from pipeline.nlp import (  # noqa: E402
     classify_sentences,
     sentence_contexts,
 )
-from pipeline.nlp.learned import TRAINING_FILE, Example, ModalityModel, training_examples  # noqa: E402
+from pipeline.nlp.learned import (  # noqa: E402
+    AROUND,
+    TRAINING_FILE,
+    Context,
+    Example,
+    ModalityModel,
+    Neighbour,
+    training_examples,
+)
 from pipeline.nlp.modality import Classification, classify, find_subject, split_sentences  # noqa: E402
 
 GOLD = ROOT / "tests/data/modality_gold.jsonl"
@@ -94,6 +102,8 @@ class Item:
     annotators: tuple[Modality, Modality] | None = None
     set: str = ""  # the labelled file it came from (modality_fresh9 …)
     author: str | None = None  # who wrote its clause when not the issuer (a region's own annex)
+    # the pipeline's sentences around it (``around``), or None where the pipeline does not have it
+    around: tuple[Neighbour, ...] | None = None
 
     @property
     def dev(self) -> bool:
@@ -211,6 +221,22 @@ def pipeline_context(source: str, where: int, sentence: str) -> SentenceContext 
     return None
 
 
+def around(source: str, row: SentenceContext) -> tuple[Neighbour, ...]:
+    """The pipeline's sentences around one of its rows, as the learned model reads them: the one before and the one
+    after (in any clause), and the others of the same clause up to ``AROUND`` sentences away."""
+    rows = _contexts(source)
+    i = next(j for j, (_, r, _) in enumerate(rows) if r is row)
+    out = []
+    for k in (*range(-AROUND, 0), *range(1, AROUND + 1)):
+        if not 0 <= i + k < len(rows):
+            continue
+        near = rows[i + k][1]
+        same = near.clause.path == row.clause.path
+        if same or abs(k) == 1:
+            out.append(Neighbour(k, same, near.sentence, near.heading, near.default, near.author))
+    return tuple(out)
+
+
 @cache
 def _actors(source: str) -> DocumentActors:
     return DocumentActors.of("\n".join(t for _, t in source_lines(source)))
@@ -223,15 +249,15 @@ def default_subject(source: str, heading: str | None) -> str | None:
 
 def row_context(
     source: str, where: int, sentence: str, context: str = "pipeline"
-) -> tuple[str | None, str | None, str | None]:
-    """A labelled sentence's heading, default subject and author: the pipeline's (``pipeline_context``), or, with
-    ``context="lines"`` or where the pipeline has no such sentence, the nearest heading line and the document's
-    default subject under it."""
+) -> tuple[str | None, str | None, str | None, tuple[Neighbour, ...] | None]:
+    """A labelled sentence's heading, default subject, author and the sentences around it: the pipeline's
+    (``pipeline_context``), or, with ``context="lines"`` or where the pipeline has no such sentence, the nearest
+    heading line, the document's default subject under it, and no author or sentences around."""
     found = pipeline_context(source, where, sentence) if context == "pipeline" else None
     if found is not None:
-        return found.heading, found.default, found.author
+        return found.heading, found.default, found.author, around(source, found)
     heading = find_heading(source, where, sentence)
-    return heading, default_subject(source, heading), None
+    return heading, default_subject(source, heading), None, None
 
 
 def load_items(pdf_reader: PdfReader | None = None, gold: Path = GOLD, context: str = "pipeline") -> list[Item]:
@@ -252,7 +278,7 @@ def load_items(pdf_reader: PdfReader | None = None, gold: Path = GOLD, context: 
         if not line.strip():
             continue
         r = json.loads(line)
-        heading, default, author = row_context(r["source"], int(r["page_or_line"]), r["sentence"], context)
+        heading, default, author, near = row_context(r["source"], int(r["page_or_line"]), r["sentence"], context)
         second = r.get("modality_b")
         first = r.get("modality_a", r["modality"])
         items.append(
@@ -267,6 +293,7 @@ def load_items(pdf_reader: PdfReader | None = None, gold: Path = GOLD, context: 
                 annotators=(Modality(first), Modality(second)) if second else None,
                 set=gold.stem,
                 author=author,
+                around=near,
             )
         )
     return items
@@ -351,6 +378,7 @@ def score(
             [items[i].default_subject for i in idx],
             mine,
             [items[i].author for i in idx],
+            context=[_context(items[i]) for i in idx] if mine is not None else None,
         )
         by_index.update(zip(idx, said, strict=True))
     found = [by_index[i] for i in range(len(items))]
@@ -365,6 +393,10 @@ def score(
             for i, (it, m, subj, rule) in enumerate(pairs)
         ]
     return measure(pairs), pairs
+
+
+def _context(item: Item) -> Context | None:
+    return Example(item.sentence, item.heading, item.gold, default=item.default_subject, around=item.around).context()
 
 
 def measure(pairs: list[Prediction]) -> Scores:

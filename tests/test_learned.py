@@ -13,11 +13,16 @@ import pytest
 from pipeline.document import Document, Modality
 from pipeline.nlp import classify_sentences, modality_version
 from pipeline.nlp.learned import (
+    _CONTEXT_WEIGHT,
     _RULES_WEIGHT,
     _VIEWS,
+    AROUND,
+    Context,
     Example,
     ModalityModel,
+    Neighbour,
     _rule_features,
+    contexts,
     load_model,
     training_examples,
     trusted,
@@ -80,22 +85,26 @@ def test_training_file_is_the_labelled_sets() -> None:
 
 
 def test_training_rows_carry_the_default_subject_the_pipeline_would_pass() -> None:
-    """This test ensures that the default subject each training row was made with is the one the evaluation (and
-    the pipeline) computes for it now, so that the rules' answers the model was trained on are the ones it will
-    be given (checked on the rows from .txt sources; the PDFs would take minutes to read)."""
+    """This test ensures that the default subject each training row was made with, and the sentences around it, are
+    those the evaluation (and the pipeline) computes for it now, so that the rules' answers the model was trained on
+    are the ones it will be given (checked on the rows from .txt sources; the PDFs would take minutes to read)."""
     bench = _bench()
-    now = {}  # (labelled file, source, sentence) -> the default subject the pipeline passes for it today
+    now = {}  # (labelled file, source, sentence) -> the default subject and sentences around, as the pipeline has them
     for path in sorted(DATA.glob("modality_*.jsonl")):
         for line in path.read_text(encoding="utf-8").splitlines():
             r = json.loads(line)
             if r["source"].endswith(".txt"):
-                _, default, _ = bench.row_context(r["source"], int(r["page_or_line"]), r["sentence"])
-                now[path.stem, r["source"], r["sentence"]] = default
+                _, default, _, near = bench.row_context(r["source"], int(r["page_or_line"]), r["sentence"])
+                rows_near = None if near is None else [n.row() for n in near]
+                now[path.stem, r["source"], r["sentence"]] = default, rows_near
     rows = [json.loads(line) for line in TRAINING.read_text(encoding="utf-8").splitlines()]
     txt = [r for r in rows if r["source"].endswith(".txt")]
     assert len(txt) > 700
-    wrong = [r["sentence"][:30] for r in txt if now[r["set"], r["source"], r["sentence"]] != r["default"]]
+    wrong = [
+        r["sentence"][:30] for r in txt if now[r["set"], r["source"], r["sentence"]] != (r["default"], r.get("around"))
+    ]
     assert not wrong
+    assert sum(r.get("around") is not None for r in txt) > 0.98 * len(txt)
 
 
 def test_predictions_match_scikit_learn(examples: list[Example], model: ModalityModel) -> None:
@@ -114,16 +123,22 @@ def test_predictions_match_scikit_learn(examples: list[Example], model: Modality
         vec = TfidfVectorizer(analyzer="char", ngram_range=ngram, sublinear_tf=True, min_df=2, lowercase=False)
         blocks.append(vec.fit_transform([v[name] for v in views]) * weight)
         vecs.append(vec)
-    said = DictVectorizer()
+    said, around = DictVectorizer(), DictVectorizer()
     blocks.append(said.fit_transform([dict.fromkeys(_rule_features(e.rules()), 1.0) for e in examples]) * _RULES_WEIGHT)
+    near = [dict.fromkeys(c.features() if (c := e.context()) else [], 1.0) for e in examples]
+    assert sum(map(bool, near)) > 0.98 * len(examples)
+    blocks.append(around.fit_transform(near) * _CONTEXT_WEIGHT)
     ref = LogisticRegression(C=_C, max_iter=5000).fit(hstack(blocks).tocsr(), [e.modality.value for e in examples])
     test = [_views(s, h) for s, h in CORPUS]
     rules = [classify(s, heading=h, default_subject="伴走支援事業者") for s, h in CORPUS]
+    # the corpus sentences as one list, the last alone in its clause, and one with no context at all (None)
+    context: list[Context | None] = [*contexts(rules[:-1], ["a", "a", "b", "c"]), None]
     x = hstack(
         [v.transform([t[n] for t in test]) * w for v, (n, _, w) in zip(vecs, _VIEWS, strict=True)]
         + [said.transform([dict.fromkeys(_rule_features(c), 1.0) for c in rules]) * _RULES_WEIGHT]
+        + [around.transform([dict.fromkeys(c.features() if c else [], 1.0) for c in context]) * _CONTEXT_WEIGHT]
     ).tocsr()
-    ours = model.probabilities([s for s, _ in CORPUS], [h for _, h in CORPUS], rules)
+    ours = model.probabilities([s for s, _ in CORPUS], [h for _, h in CORPUS], rules, context)
     assert [m.value for m in model.classes] == list(ref.classes_)
     np.testing.assert_allclose(ours, ref.predict_proba(x), atol=1e-6)
 
@@ -138,6 +153,51 @@ def test_the_model_reads_what_the_rules_said(model: ModalityModel) -> None:
     a = model.probabilities([sentence], [heading], [plain])
     b = model.probabilities([sentence], [heading], [other])
     assert not np.allclose(a, b)
+
+
+def test_the_model_reads_what_the_rules_said_around_it(model: ModalityModel) -> None:
+    """This test ensures that the sentences around one are features: a bare item reads otherwise among items the
+    rules call eligibility than among duties, and not at all when no context is given."""
+    item, heading = "・ 事業の成果を取りまとめた資料", "(2) 業務の内容"
+    said = classify(item, heading=heading, default_subject="伴走支援事業者")
+    eligible = Context((Modality.ELIGIBILITY, True), (Modality.ELIGIBILITY, True), frozenset({Modality.ELIGIBILITY}))
+    duties = Context((Modality.OBLIGATION, True), (Modality.OBLIGATION, True), frozenset({Modality.OBLIGATION}))
+    a, b, alone = (model.probabilities([item], [heading], [said], [c]) for c in (eligible, duties, None))
+    assert not np.allclose(a, b)
+    assert not np.allclose(a, alone)
+    np.testing.assert_array_equal(alone, model.probabilities([item], [heading], [said]))
+    e = model.classes.index(Modality.ELIGIBILITY)
+    assert a[0, e] > b[0, e]
+
+
+def test_contexts_read_the_sentences_before_and_after_and_the_clause() -> None:
+    """This test ensures that a sentence's context is what the rules said of the sentence before it and after it
+    (in any clause, marked same or other), and of the other sentences of its own clause up to AROUND away; that a
+    training example stored with its neighbours reads the same context as the document does; and that the
+    pipeline's way (clause paths, in document order) gives the model what the evaluation's way (contexts) does."""
+    sentences = ["応募者は法人であること。", "提出書類は返却しません。", "期限までに提出すること。", "押印は不要です。"]
+    said = [classify(s) for s in sentences]
+    ctx = contexts(said, ["1", "1", "1", "2"])
+    assert ctx[0].before is None and ctx[-1].after is None
+    assert ctx[2].before == (said[1].modality, True) and ctx[2].after == (said[3].modality, False)
+    assert ctx[2].clause == frozenset({said[0].modality, said[1].modality})
+    assert ctx[3].clause == frozenset() and "clause_alone" in ctx[3].features()
+    assert ctx[0].features()[0] == "before=end"
+    with pytest.raises(ValueError, match="clause paths"):
+        contexts(said, ["1"])
+    # a clause longer than AROUND on each side: the far ones are not read
+    long = [classify("提出すること。")] * (AROUND + 1) + [classify("押印は不要です。")] * (AROUND + 1)
+    far = contexts(long, ["x"] * len(long))
+    assert far[0].clause == frozenset({Modality.OBLIGATION}) and far[-1].clause == frozenset({long[-1].modality})
+    # stored as a training example keeps its neighbours, with their own headings
+    stored = Example(
+        sentences[2], None, Modality.OBLIGATION,
+        around=tuple(Neighbour(k - 2, c == "1", sentences[k], None, None) for k, c in enumerate("1112") if k != 2),
+    )  # fmt: skip
+    assert stored.context() == ctx[2]
+    assert Example(sentences[2], None, Modality.OBLIGATION).context() is None
+    with pytest.raises(ValueError, match="not both"):
+        classify_sentences(sentences, [None] * 4, [None] * 4, _SaysPermission(), clauses=["1"] * 4, context=ctx)  # type: ignore[arg-type]
 
 
 def test_saved_model_loads_and_stale_model_is_retrained(tmp_path: Path, examples: list[Example]) -> None:
@@ -205,7 +265,7 @@ def test_load_refuses_another_model_version(tmp_path: Path, model: ModalityModel
     meta["version"] = "modality_model.v0"
     arrays["meta"] = np.array(json.dumps(meta))
     np.savez(path, **arrays)
-    with pytest.raises(ValueError, match=r"modality_model\.v0 model, this koubo reads modality_model\.v2"):
+    with pytest.raises(ValueError, match=r"modality_model\.v0 model, this koubo reads modality_model\.v3"):
         ModalityModel.load(path)
 
 
@@ -242,7 +302,7 @@ def test_trusted_rules_stand_and_the_model_decides_the_rest(model: ModalityModel
             assert b.subject is None
     assert both[1].modality is Modality.PROHIBITION and both[1].rule == "prohibition.naranai"
     assert both[0].modality is Modality.NONE  # a cost category item under an exclusion heading (guideline v2.4)
-    assert modality_version(model) == f"{MODALITY_RULES}+modality_model.v2:{model.fingerprint}"
+    assert modality_version(model) == f"{MODALITY_RULES}+modality_model.v3:{model.fingerprint}"
     assert modality_version(None) == MODALITY_RULES
 
 
@@ -255,7 +315,14 @@ def test_held_out_model_leaves_out_the_scored_sample(ingested: Callable[[Path], 
     bench = _bench()
     rows = [json.loads(line) for line in TRAINING.read_text(encoding="utf-8").splitlines()]
     kept = [
-        Example(r["sentence"], r["heading"], Modality(r["modality"]), default=r["default"], author=r.get("author"))
+        Example(
+            r["sentence"],
+            r["heading"],
+            Modality(r["modality"]),
+            default=r["default"],
+            author=r.get("author"),
+            around=tuple(Neighbour(*n) for n in r["around"]) if "around" in r else None,
+        )
         for r in rows
         if r["set"] != "modality_fresh9"
     ]
@@ -299,7 +366,9 @@ def test_held_out_by_family_leaves_out_the_programme_and_the_other_versions() ->
 class _SaysPermission:
     """A stand-in model that calls every sentence a permission."""
 
-    def predict(self, sentences: list[str], headings: list[str | None], said: list[object]) -> list[Modality]:
+    def predict(
+        self, sentences: list[str], headings: list[str | None], said: list[object], context: object = None
+    ) -> list[Modality]:
         return [Modality.PERMISSION] * len(sentences)
 
 
@@ -307,7 +376,7 @@ def test_a_permission_the_model_gives_the_issuer_binds_no_reader() -> None:
     """This test ensures that when the model reads a sentence as a permission and its subject is the issuer, the
     sentence is none, as the rules would have it (the issuer reserving a right), while a permission of the
     contractor stays one with its subject."""
-    sentences = ["事務局は、提出された書類の内容を確認する。", "伴走支援事業者は、成果報告会の資料を作成する。"]
+    sentences = ["事務局は、提出された書類の内容を確認する。", "成果報告会の資料を作成する。"]
     rules = classify_sentences(sentences, [None, None], ["伴走支援事業者"] * 2)
     assert not any(trusted(c.rule) for c in rules), [c.rule for c in rules]
     both = classify_sentences(sentences, [None, None], ["伴走支援事業者"] * 2, _SaysPermission())  # type: ignore[arg-type]

@@ -413,7 +413,23 @@ def test_rule_names_are_unique_and_versioned() -> None:
     """This test ensures that every rule has a distinct name and the rule set a versioned name."""
     names = [name for name, _, _ in RULES]
     assert len(names) == len(set(names))
-    assert MODALITY_RULES == "modality_rules.v21"
+    assert MODALITY_RULES == "modality_rules.v22"
+
+
+def test_a_plain_duty_that_names_its_bearer_is_marked_stated() -> None:
+    """This test ensures that a plain duty whose sentence names a bearer other than the issuer is marked ``@stated``
+    (the learned model keeps it), while one with no bearer named, or with the issuer as topic, is not
+    (modality_rules.v22; sentences written for this test)."""
+    from pipeline.nlp.learned import trusted
+
+    named = classify("受託者は、作業の記録を５年間保管するものとする。", default_subject="受託者")
+    assert (named.modality, named.rule) == (Modality.OBLIGATION, "obligation.monotosuru@stated")
+    plain = classify("実施機関は、毎月の相談件数を集計し、報告します。", default_subject="実施機関")
+    assert plain.rule == "obligation.plain@stated" and trusted(plain.rule)
+    unnamed = classify("毎月の相談件数を集計し、報告します。", default_subject="実施機関")
+    assert unnamed.rule == "obligation.plain" and not trusted(unnamed.rule)
+    issuer = classify("事務局は、提出された記録を保管する。", default_subject="伴走支援事業者")
+    assert issuer.modality is Modality.NONE and not issuer.rule.endswith("@stated")
 
 
 def test_default_subject_is_used_only_when_none_is_stated() -> None:

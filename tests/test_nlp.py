@@ -273,11 +273,11 @@ def test_prepared_documents_record_the_model(tmp_path, monkeypatch):
     settings = Settings()
     doc = prepare_document(str(FY2026_TXT), settings)
     version = doc.produced_by["modality"]
-    assert version.startswith(f"{MODALITY_RULES}+modality_model.v2:")
+    assert version.startswith(f"{MODALITY_RULES}+modality_model.v3:")
     assert {r.produced_by for r in doc.requirements} == {version}
     assert prepared_by_current(doc.produced_by, settings)
     assert not prepared_by_current({**doc.produced_by, "modality": MODALITY_RULES}, settings)
-    assert not prepared_by_current({**doc.produced_by, "modality": f"{MODALITY_RULES}+modality_model.v2:0"}, settings)
+    assert not prepared_by_current({**doc.produced_by, "modality": f"{MODALITY_RULES}+modality_model.v3:0"}, settings)
 
 
 def test_without_the_model_the_rules_decide_with_a_warning(tmp_path, monkeypatch, caplog):

@@ -47,7 +47,7 @@ from pipeline.nlp.values import VALUE_RULES, extract_values, table_unit
 from pipeline.structure import case_annexes
 
 if TYPE_CHECKING:  # numpy and scikit-learn only when a learned model is used
-    from pipeline.nlp.learned import ModalityModel
+    from pipeline.nlp.learned import Context, ModalityModel
 
 __all__ = [
     "DocumentActors",
@@ -175,6 +175,8 @@ def classify_sentences(
     defaults: Sequence[str | None],
     model: ModalityModel | None = None,
     authors: Sequence[str | None] | None = None,
+    clauses: Sequence[str] | None = None,
+    context: Sequence[Context | None] | None = None,
 ) -> list[Classification]:
     """Classify sentences with the rules and, where no trusted rule fired, with the learned model.
 
@@ -184,6 +186,10 @@ def classify_sentences(
         defaults: each sentence's default subject (the clause-level actor).
         model: the learned classifier (``pipeline.nlp.learned.load_model``); without it, the rules alone.
         authors: who wrote each sentence's clause when not the issuer (``SentenceContext.author``); default none.
+        clauses: each sentence's clause path, for sentences given in document order (a document's every
+            sentence): the model then reads what the rules said of the sentences around each one.
+        context: that context given for each sentence instead (``Example.context``; the evaluation's sentences
+            are not a document's every sentence).
 
     Returns:
         One Classification per sentence. Where the model decided, ``rule`` is ``"model:"`` followed by
@@ -196,10 +202,19 @@ def classify_sentences(
     ]
     if model is None:
         return out
-    from pipeline.nlp.learned import trusted
+    from pipeline.nlp.learned import contexts, trusted
 
+    if clauses is not None:
+        if context is not None:
+            raise ValueError("give the sentences' clauses or their context, not both")
+        context = contexts(out, clauses)
     ask = [i for i, c in enumerate(out) if not trusted(c.rule)]
-    learned = model.predict([sentences[i] for i in ask], [headings[i] for i in ask], [out[i] for i in ask])
+    learned = model.predict(
+        [sentences[i] for i in ask],
+        [headings[i] for i in ask],
+        [out[i] for i in ask],
+        [context[i] for i in ask] if context is not None else None,
+    )
     for i, modality in zip(ask, learned, strict=True):
         c = out[i]
         if modality is Modality.PERMISSION and issuer_reserves_right(sentences[i], defaults[i]):
@@ -351,6 +366,7 @@ def find_requirements(
         [r.default for r in rows],
         model,
         [r.author for r in rows],
+        clauses=[r.path for r in rows],
     )
     pending = [(r.path, r.sentence, c.modality, c.subject) for r, c in zip(rows, decided, strict=True)]
     # the parser sees only requirement sentences that name no subject themselves

@@ -5,8 +5,10 @@ The rules in ``modality.py`` are exact on explicit modal forms (〜してはな�
 the rules that read context (a bare item under a heading, a plain-form statement, 〜こと ending a list
 item) were wrong most often. This model decides those cases instead: a logistic regression on character
 n-grams of three views of the sentence — its last 24 characters (the predicate, with quotes and asides
-removed), its first 16 (the item marker and the opening words) and its clause heading — and on what the
-rules said of it (the rule that fired, its modality, whether it is trusted), trained on every labelled
+removed), its first 16 (the item marker and the opening words) and its clause heading — on what the
+rules said of it (the rule that fired, its modality, whether it is trusted) and, since ``modality_model.v3``, on
+what they said of the sentences around it (:class:`Context`: the sentence before and after, and the rest of its
+clause up to :data:`AROUND` sentences away; the items of one list mostly share their force), trained on every labelled
 sentence in ``modality_training.jsonl`` (built from ``tests/data/modality_*.jsonl`` by
 ``tests/data/make_modality_training.py``). :func:`trusted` keeps a rule's answer when the rule fired on an
 explicit marker (:data:`TRUSTED_RULES`); ``pipeline.nlp.classify_sentences`` takes the model's otherwise.
@@ -51,7 +53,7 @@ import os
 import re
 import tempfile
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -62,11 +64,14 @@ from pipeline.document import Modality
 from pipeline.nlp import modality as _rules_module
 from pipeline.nlp.modality import MODALITY_RULES, Classification, classify
 
-__all__ = ["MODEL_VERSION", "TRUSTED_RULES", "ModalityModel", "load_model", "training_examples", "trusted"]
+__all__ = [
+    "MODEL_VERSION", "TRUSTED_RULES", "Context", "ModalityModel", "Neighbour", "contexts", "load_model",
+    "training_examples", "trusted",
+]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
-MODEL_VERSION = "modality_model.v2"
+MODEL_VERSION = "modality_model.v3"
 TRAINING_FILE = "modality_training.jsonl"
 MODEL_FILE = "modality.npz"
 
@@ -79,6 +84,7 @@ MODEL_FILE = "modality.npz"
 TRUSTED_RULES = re.compile(
     r"^(?:(?:prohibition|permission|recommendation)\.[a-z_]+"
     r"|obligation\.(?:kudasai|must|necessary|require|duty)"
+    r"|obligation\.(?:plain|plain_strong|monotosuru)(?:@[a-z_]+)*@stated"  # its bearer named (modality_rules.v22)
     r"|deadline\.(?:relative|window)"
     r"|eligibility\.(?:cost|cost_borne|borne|cap|excluded|disqualify|not_selected|not_chosen|not_accepted"
     r"|limited|requirements|cost_not_charged|persons_excluded|grant_condition)"
@@ -93,6 +99,8 @@ _VIEWS: tuple[tuple[str, tuple[int, int], float], ...] = (
     ("head", (2, 3), 0.5),
 )
 _RULES_WEIGHT = 1.0  # of the rule block: which rule fired, its modality, whether it is trusted (one-hot)
+_CONTEXT_WEIGHT = 0.5  # of the context block: what the rules said of the sentences around it (one-hot)
+AROUND = 10  # the other sentences of its clause the model reads, on each side
 _TAIL, _HEAD = 24, 16  # characters of the predicate end and of the opening that the model reads
 _QUOTED = re.compile(r"[「『][^」』]*[」』]")
 _ASIDE = re.compile(r"[（(][^（()）]*[)）]")
@@ -120,6 +128,74 @@ def _rule_features(c: Classification) -> list[str]:
     return out
 
 
+@dataclass(frozen=True)
+class Context:
+    """What the rules said of the sentences around one, in its document: the modality of the sentence before and
+    of the one after (None at either end of the document) with whether each is in the same clause, and the
+    modalities of the other sentences of its clause up to :data:`AROUND` sentences away on either side.
+
+    Items of one list mostly share their force (a run of 〜こと items under 「応募要件」 are all eligibility), so
+    the model reads this beside the sentence itself.
+    """
+
+    before: tuple[Modality, bool] | None
+    after: tuple[Modality, bool] | None
+    clause: frozenset[Modality]
+
+    @classmethod
+    def at(cls, said: Callable[[int], tuple[Modality, bool] | None]) -> Context:
+        """The context of a sentence, from ``said(k)``: what the rules said of the sentence ``k`` places away
+        (-1 the one before) and whether it is in the same clause, or None where there is none."""
+        near = ((k, said(k)) for k in (*range(-AROUND, 0), *range(1, AROUND + 1)))
+        return cls(said(-1), said(1), frozenset(m for k, got in near if got is not None and got[1] for m in [got[0]]))
+
+    def features(self) -> list[str]:
+        out = []
+        for name, got in (("before", self.before), ("after", self.after)):
+            out.append(f"{name}=" + (f"{got[0].value}|{'same' if got[1] else 'other'}" if got else "end"))
+        out.extend(sorted(f"clause_has={m.value}" for m in self.clause) or ["clause_alone"])
+        return out
+
+
+def contexts(said: Sequence[Classification], clauses: Sequence[str]) -> list[Context]:
+    """Each sentence's :class:`Context`, for sentences in document order with the path of each one's clause.
+
+    Example:
+        >>> said = [classify(s) for s in ("提出すること。", "押印は不要です。", "期限を守ること。")]
+        >>> c = contexts(said, ["1", "1", "2"])[1]
+        >>> c.before, c.after, sorted(m.value for m in c.clause)
+        ((<Modality.OBLIGATION: 'obligation'>, True), (<Modality.OBLIGATION: 'obligation'>, False), ['obligation'])
+    """
+    if len(said) != len(clauses):
+        raise ValueError(f"{len(said)} sentences and {len(clauses)} clause paths")
+
+    def reader(i: int) -> Callable[[int], tuple[Modality, bool] | None]:
+        def at(k: int) -> tuple[Modality, bool] | None:
+            j = i + k
+            return (said[j].modality, clauses[j] == clauses[i]) if 0 <= j < len(said) else None
+
+        return at
+
+    return [Context.at(reader(i)) for i in range(len(said))]
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """A sentence near a labelled one in its document, as the training file keeps it: ``offset`` places away
+    (-1 the one before), in the same clause or not, with the context the pipeline classifies it in."""
+
+    offset: int
+    same_clause: bool
+    sentence: str
+    heading: str | None
+    default: str | None
+    author: str | None = None
+
+    def row(self) -> list[object]:
+        """As stored in the training file."""
+        return [self.offset, self.same_clause, self.sentence, self.heading, self.default, self.author]
+
+
 def _ngrams(text: str, lo: int, hi: int) -> Iterable[str]:
     # the same character n-grams as scikit-learn's analyzer="char" (whitespace runs squashed to one space)
     text = re.sub(r"\s\s+", " ", text)
@@ -139,10 +215,26 @@ class Example:
     default: str | None = None  # the default subject the pipeline passes to the rules for it
     source: str = ""  # the document it was drawn from; not part of the fingerprint
     author: str | None = None  # who wrote its clause when not the issuer (``SentenceContext.author``)
+    # the sentences around it (the one before, the one after, its clause's others up to AROUND away), or None
+    # where the pipeline does not have the sentence
+    around: tuple[Neighbour, ...] | None = None
 
     def rules(self) -> Classification:
         """What the rules say of it, as in the pipeline."""
         return classify(self.sentence, heading=self.heading, default_subject=self.default, author=self.author)
+
+    def context(self) -> Context | None:
+        """What the rules say of the sentences around it, as in the pipeline (:func:`contexts`)."""
+        if self.around is None:
+            return None
+        said = {
+            n.offset: (
+                classify(n.sentence, heading=n.heading, default_subject=n.default, author=n.author),
+                n.same_clause,
+            )
+            for n in self.around
+        }
+        return Context.at(lambda k: (said[k][0].modality, said[k][1]) if k in said else None)
 
 
 def training_examples(path: Path | None = None) -> list[Example]:
@@ -161,6 +253,7 @@ def training_examples(path: Path | None = None) -> list[Example]:
                     r.get("default"),
                     r.get("source", ""),
                     r.get("author"),
+                    tuple(Neighbour(*n) for n in r["around"]) if r.get("around") is not None else None,
                 )
             )
     return out
@@ -179,7 +272,7 @@ def _fingerprint(examples: Sequence[Example]) -> str:
     than read with features it was not trained on."""
     h = hashlib.sha256()
     settings = [
-        MODEL_VERSION, MODALITY_RULES, _VIEWS, _RULES_WEIGHT, _TAIL, _HEAD, _C,
+        MODEL_VERSION, MODALITY_RULES, _VIEWS, _RULES_WEIGHT, _CONTEXT_WEIGHT, AROUND, _TAIL, _HEAD, _C,
         _QUOTED.pattern, _ASIDE.pattern, _END.pattern, _LEAD.pattern, TRUSTED_RULES.pattern,
     ]  # fmt: skip
     h.update(json.dumps(settings, ensure_ascii=False).encode())
@@ -188,7 +281,8 @@ def _fingerprint(examples: Sequence[Example]) -> str:
     with contextlib.suppress(OSError, TypeError):  # no source to read (a .pyc-only install): the version alone
         h.update(inspect.getsource(_rules_module).encode())
     for e in examples:
-        fields = [e.sentence, e.heading, e.default, e.author, e.modality.value]
+        around = None if e.around is None else [n.row() for n in e.around]
+        fields = [e.sentence, e.heading, e.default, e.author, e.modality.value, around]
         h.update(json.dumps(fields, ensure_ascii=False).encode())
     return h.hexdigest()[:16]
 
@@ -197,7 +291,7 @@ class ModalityModel:
     """Character n-gram TF-IDF views of a sentence, the rules' answer, and a multinomial logistic regression.
 
     Attributes:
-        version: ``modality_model.v2:<fingerprint of the training data and rules>``, recorded in ``produced_by``.
+        version: ``modality_model.v3:<fingerprint of the training data and rules>``, recorded in ``produced_by``.
         classes: the modalities, in the order of the weights' rows.
     """
 
@@ -216,7 +310,7 @@ class ModalityModel:
         self.version = f"{MODEL_VERSION}:{fingerprint}"
         self._offsets: dict[str, int] = {}
         start = 0
-        for name in (*(v[0] for v in _VIEWS), "rules"):
+        for name in (*(v[0] for v in _VIEWS), "rules", "context"):
             self._offsets[name] = start
             start += len(vocab[name])
         if coef.shape != (len(self.classes), start):
@@ -242,18 +336,23 @@ class ModalityModel:
             blocks.append(vec.fit_transform([v[name] for v in views]) * weight)
             vocab[name] = {k: int(i) for k, i in vec.vocabulary_.items()}
             idf[name] = np.asarray(vec.idf_, dtype=np.float64)
-        said = [_rule_features(e.rules()) for e in examples]
-        vocab["rules"] = {f: i for i, f in enumerate(sorted({f for fs in said for f in fs}))}
-        rows = [i for i, fs in enumerate(said) for _ in fs]
-        cols = [vocab["rules"][f] for fs in said for f in fs]
-        shape = (len(examples), len(vocab["rules"]))
-        blocks.append(csr_matrix((np.full(len(cols), _RULES_WEIGHT), (rows, cols)), shape=shape))
+        for name, weight, said in (
+            ("rules", _RULES_WEIGHT, [_rule_features(e.rules()) for e in examples]),
+            ("context", _CONTEXT_WEIGHT, [c.features() if (c := e.context()) else [] for e in examples]),
+        ):
+            vocab[name] = {f: i for i, f in enumerate(sorted({f for fs in said for f in fs}))}
+            rows = [i for i, fs in enumerate(said) for _ in fs]
+            cols = [vocab[name][f] for fs in said for f in fs]
+            shape = (len(examples), len(vocab[name]))
+            blocks.append(csr_matrix((np.full(len(cols), weight), (rows, cols)), shape=shape))
         labels = [e.modality.value for e in examples]
         fit = LogisticRegression(C=_C, max_iter=5000).fit(hstack(blocks).tocsr(), labels)
         classes = [Modality(v) for v in fit.classes_]
         return cls(vocab, idf, np.asarray(fit.coef_), np.asarray(fit.intercept_), classes, _fingerprint(examples))
 
-    def _features(self, sentence: str, heading: str | None, said: Classification) -> tuple[list[int], list[float]]:
+    def _features(
+        self, sentence: str, heading: str | None, said: Classification, context: Context | None
+    ) -> tuple[list[int], list[float]]:
         cols: list[int] = []
         vals: list[float] = []
         views = _views(sentence, heading)
@@ -271,14 +370,22 @@ class ModalityModel:
             v *= weight / np.linalg.norm(v)
             cols.extend((idx + self._offsets[name]).tolist())
             vals.extend(v.tolist())
-        for f in _rule_features(said):
-            if (j := self._vocab["rules"].get(f)) is not None:
-                cols.append(j + self._offsets["rules"])
-                vals.append(_RULES_WEIGHT)
+        for name, weight, names in (
+            ("rules", _RULES_WEIGHT, _rule_features(said)),
+            ("context", _CONTEXT_WEIGHT, context.features() if context else []),
+        ):
+            for f in names:
+                if (j := self._vocab[name].get(f)) is not None:
+                    cols.append(j + self._offsets[name])
+                    vals.append(weight)
         return cols, vals
 
     def probabilities(
-        self, sentences: Sequence[str], headings: Sequence[str | None], said: Sequence[Classification]
+        self,
+        sentences: Sequence[str],
+        headings: Sequence[str | None],
+        said: Sequence[Classification],
+        context: Sequence[Context | None] | None = None,
     ) -> np.ndarray:
         """Class probabilities, one row per sentence, columns in :attr:`classes` order.
 
@@ -286,22 +393,30 @@ class ModalityModel:
             sentences: the sentences, as printed.
             headings: each sentence's clause heading.
             said: what the rules said of each (``classify`` with its heading and default subject).
+            context: what the rules said of the sentences around each (:func:`contexts`); where it is None, or
+                not given, the model reads the sentence alone.
         """
+        context = context if context is not None else [None] * len(sentences)
         scores = np.empty((len(sentences), len(self.classes)))
-        for i, (s, h, c) in enumerate(zip(sentences, headings, said, strict=True)):
-            cols, vals = self._features(s, h, c)
+        for i, (s, h, c, around) in enumerate(zip(sentences, headings, said, context, strict=True)):
+            cols, vals = self._features(s, h, c, around)
             scores[i] = self._coef[:, cols] @ np.asarray(vals) + self._intercept
         scores -= scores.max(axis=1, keepdims=True)
         p = np.exp(scores)
         return np.asarray(p / p.sum(axis=1, keepdims=True))
 
     def predict(
-        self, sentences: Sequence[str], headings: Sequence[str | None], said: Sequence[Classification]
+        self,
+        sentences: Sequence[str],
+        headings: Sequence[str | None],
+        said: Sequence[Classification],
+        context: Sequence[Context | None] | None = None,
     ) -> list[Modality]:
-        """The most probable modality of each sentence under its heading, given what the rules said of it."""
+        """The most probable modality of each sentence under its heading, given what the rules said of it and of
+        the sentences around it."""
         if not sentences:
             return []
-        return [self.classes[j] for j in self.probabilities(sentences, headings, said).argmax(axis=1)]
+        return [self.classes[j] for j in self.probabilities(sentences, headings, said, context).argmax(axis=1)]
 
     def save(self, path: Path) -> None:
         """Write the model to one ``.npz`` file (weights, and its metadata as a JSON string), atomically: it is
@@ -358,8 +473,8 @@ class ModalityModel:
             raise ValueError(f"{path}: a {found} model, this koubo reads {MODEL_VERSION}")
         try:
             vocab = meta["vocab"]
-            if not isinstance(vocab, dict) or "rules" not in vocab:
-                raise ValueError("the model has no rule features")
+            if not isinstance(vocab, dict) or "rules" not in vocab or "context" not in vocab:
+                raise ValueError("the model has no rule or context features")
             for name, _, _ in _VIEWS:
                 if len(idf[name]) != len(vocab[name]):
                     raise ValueError(f"the {name} vocabulary and its weights differ in length")

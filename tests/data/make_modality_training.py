@@ -1,12 +1,13 @@
 """Write pipeline/nlp/modality_training.jsonl: every labelled sentence with its heading, for the learned model.
 
 Each line is ``{"sentence", "heading", "default", "modality", "set", "source"}`` (and ``"author"`` where a party other
-than the issuer wrote its clause): the sentence and its final label as in
-``tests/data/modality_*.jsonl`` (gold, then fresh, fresh2 …, in that order), the title the pipeline reads it under
-(``pipeline.nlp.sentence_contexts``, found by ``bench/modality_eval.py``; the nearest heading line above it in its
-source for the few sentences not found among the pipeline's), the default subject the pipeline passes to the rules
-for it (the model reads the rules' answer), the name of the
-labelled file it came from and the document it was drawn from (for leave-one-document-out evaluation).
+than the issuer wrote its clause, and ``"around"`` where the pipeline has the sentence: the sentences around it, each
+``[offset, same clause, sentence, heading, default, author]``, as ``pipeline.nlp.learned.Context`` reads them): the
+sentence and its final label as in ``tests/data/modality_*.jsonl`` (gold, then fresh, fresh2 …, in that order), the
+title the pipeline reads it under (``pipeline.nlp.sentence_contexts``, found by ``bench/modality_eval.py``; the
+nearest heading line above it in its source for the few sentences not found among the pipeline's), the default subject
+the pipeline passes to the rules for it (the model reads the rules' answer), the name of the labelled file it came
+from and the document it was drawn from (for leave-one-document-out evaluation).
 ``pipeline.nlp.learned`` trains on this file.
 
 A sample that has not yet been scored once, blind, must not be in it: name the files with ``--only`` (a
@@ -58,6 +59,7 @@ def main() -> None:
                     "set": path.stem,
                     "source": item.source,
                     **({"author": item.author} if item.author else {}),
+                    **({"around": [n.row() for n in item.around]} if item.around is not None else {}),
                 }
             )
         print(f"{path.name}: {sum(r['set'] == path.stem for r in rows)} sentences", file=sys.stderr)
