@@ -25,6 +25,9 @@ accuracy / requirements P / R:
     all 2,198 (v19, v20)     0.856 / 0.850 / 0.819  0.886 / 0.877 / 0.863  0.872 / 0.866 / 0.843  0.854 / 0.857 / 0.808
     fresh15 (144, blind; v21) 0.785 / 0.814 / 0.731 0.847 / 0.863 / 0.808  0.819 / 0.855 / 0.756  0.778 / 0.821 / 0.705
     all 2,342 (v21)          0.852 / 0.848 / 0.814  0.886 / 0.879 / 0.859  0.871 / 0.868 / 0.837  0.851 / 0.858 / 0.801
+    all 2,342 (v22, v3)      0.852 / 0.848 / 0.814  0.887 / 0.880 / 0.865  0.876 / 0.877 / 0.845  0.858 / 0.869 / 0.812
+    fresh16 (131, blind; v22) 0.779 / 0.688 / 0.710 0.809 / 0.723 / 0.758  0.802 / 0.719 / 0.742  0.771 / 0.683 / 0.694
+    all 2,473 (v22, v3)      0.848 / 0.840 / 0.809  0.882 / 0.876 / 0.857  0.869 / 0.870 / 0.833  0.850 / 0.861 / 0.800
 
 The gain comes from other sentences of the same documents and from other editions of them: on a family of
 documents it has never seen, the model is no better than the rules. Keeping the trusted rules' answers was chosen

@@ -208,6 +208,18 @@ files with ``--exclude`` to draw it again exactly: checked, byte for byte):
     --source tests/data/realpdfs/mhlw_koyohoken_gyomu_50301_R7-10.pdf \
     --source tests/data/realpdfs/mhlw_careerup_shikyu_yoryo_R7-04.pdf \
     /tmp/exp/fresh15_unlabelled.jsonl
+
+fresh16 (tests/data/modality_fresh16.jsonl, 131 sentences) was drawn the same way with ``--seed 16 --per-source 24``
+and these sources, in this order, excluding gold and fresh…fresh15: the FY2025 and FY2026 地域DX calls, the よろず
+call (its last 11 candidates), the Tokyo specification, the R7-07 grant manual, the model work rules and the MHLW
+notice (which has no candidate left):
+corpora/chiiki-dx/2025/chiiki-dx_fy2025_bansou-jigyosha_mri.txt,
+corpora/chiiki-dx/2026/chiiki-dx_fy2026_bansou-jigyosha_nttdata-strategy.txt,
+corpora/yorozu/2026/yorozu-shien-kyoten_fy2026_tohoku-meti.txt,
+tests/data/realpdfs/tokyo_shiyousho_yamasaki_kasetsu_kariire.pdf,
+tests/data/realpdfs/mhlw_careerup_shikyu_yoryo_R7-07.pdf,
+tests/data/realpdfs/mhlw_model_shugyo_kisoku_R5-07.pdf,
+tests/data/realpdfs/mhlw_tsuchi_H26-11.pdf.
 """
 
 from __future__ import annotations
