@@ -149,8 +149,8 @@ class Context:
     def at(cls, said: Callable[[int], tuple[Modality, bool] | None]) -> Context:
         """The context of a sentence, from ``said(k)``: what the rules said of the sentence ``k`` places away
         (-1 the one before) and whether it is in the same clause, or None where there is none."""
-        near = ((k, said(k)) for k in (*range(-AROUND, 0), *range(1, AROUND + 1)))
-        return cls(said(-1), said(1), frozenset(m for k, got in near if got is not None and got[1] for m in [got[0]]))
+        near = (said(k) for k in (*range(-AROUND, 0), *range(1, AROUND + 1)))
+        return cls(said(-1), said(1), frozenset(got[0] for got in near if got is not None and got[1]))
 
     def features(self) -> list[str]:
         out = []
