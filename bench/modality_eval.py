@@ -62,7 +62,7 @@ from pipeline.nlp import (  # noqa: E402
     sentence_contexts,
 )
 from pipeline.nlp.learned import (  # noqa: E402
-    AROUND,
+    OFFSETS,
     TRAINING_FILE,
     Context,
     Example,
@@ -223,16 +223,16 @@ def pipeline_context(source: str, where: int, sentence: str) -> SentenceContext 
 
 def around(source: str, row: SentenceContext) -> tuple[Neighbour, ...]:
     """The pipeline's sentences around one of its rows, as the learned model reads them: the one before and the one
-    after (in any clause), and the others of the same clause up to ``AROUND`` sentences away."""
+    after (in any clause), and the others of the same clause up to ``AROUND`` sentences away (``Context.reads``)."""
     rows = _contexts(source)
     i = next(j for j, (_, r, _) in enumerate(rows) if r is row)
     out = []
-    for k in (*range(-AROUND, 0), *range(1, AROUND + 1)):
+    for k in OFFSETS:
         if not 0 <= i + k < len(rows):
             continue
         near = rows[i + k][1]
         same = near.clause.path == row.clause.path
-        if same or abs(k) == 1:
+        if Context.reads(k, same):
             out.append(Neighbour(k, same, near.sentence, near.heading, near.default, near.author))
     return tuple(out)
 

@@ -17,6 +17,7 @@ from pipeline.nlp.learned import (
     _RULES_WEIGHT,
     _VIEWS,
     AROUND,
+    OFFSETS,
     Context,
     Example,
     ModalityModel,
@@ -173,7 +174,8 @@ def test_the_model_reads_what_the_rules_said_around_it(model: ModalityModel) -> 
 def test_contexts_read_the_sentences_before_and_after_and_the_clause() -> None:
     """This test ensures that a sentence's context is what the rules said of the sentence before it and after it
     (in any clause, marked same or other), and of the other sentences of its own clause up to AROUND away; that a
-    training example stored with its neighbours reads the same context as the document does; and that the
+    training example stored with its neighbours reads the same context as the document does, and stores no more than
+    a context reads (Context.reads); and that the
     pipeline's way (clause paths, in document order) gives the model what the evaluation's way (contexts) does."""
     sentences = ["応募者は法人であること。", "提出書類は返却しません。", "期限までに提出すること。", "押印は不要です。"]
     said = [classify(s) for s in sentences]
@@ -195,6 +197,11 @@ def test_contexts_read_the_sentences_before_and_after_and_the_clause() -> None:
         around=tuple(Neighbour(k - 2, c == "1", sentences[k], None, None) for k, c in enumerate("1112") if k != 2),
     )  # fmt: skip
     assert stored.context() == ctx[2]
+    # Context.reads says which neighbours the evaluation stores: exactly those a context reads
+    assert [k for k in OFFSETS if Context.reads(k, False)] == [-1, 1] and all(Context.reads(k, True) for k in OFFSETS)
+    unread = Neighbour(2, False, "提出書類は返却しません。", None, None)
+    assert not Context.reads(unread.offset, unread.same_clause)
+    assert Example(sentences[2], None, Modality.OBLIGATION, around=(*(stored.around or ()), unread)).context() == ctx[2]
     assert Example(sentences[2], None, Modality.OBLIGATION).context() is None
     with pytest.raises(ValueError, match="not both"):
         classify_sentences(sentences, [None] * 4, [None] * 4, _SaysPermission(), clauses=["1"] * 4, context=ctx)  # type: ignore[arg-type]

@@ -68,7 +68,7 @@ from pipeline.nlp import modality as _rules_module
 from pipeline.nlp.modality import MODALITY_RULES, Classification, classify
 
 __all__ = [
-    "MODEL_VERSION", "TRUSTED_RULES", "Context", "ModalityModel", "Neighbour", "contexts", "load_model",
+    "MODEL_VERSION", "OFFSETS", "TRUSTED_RULES", "Context", "ModalityModel", "Neighbour", "contexts", "load_model",
     "training_examples", "trusted",
 ]  # fmt: skip
 
@@ -104,6 +104,7 @@ _VIEWS: tuple[tuple[str, tuple[int, int], float], ...] = (
 _RULES_WEIGHT = 1.0  # of the rule block: which rule fired, its modality, whether it is trusted (one-hot)
 _CONTEXT_WEIGHT = 0.5  # of the context block: what the rules said of the sentences around it (one-hot)
 AROUND = 10  # the other sentences of its clause the model reads, on each side
+OFFSETS = (*range(-AROUND, 0), *range(1, AROUND + 1))  # where a Context looks: -1 is the sentence before
 _TAIL, _HEAD = 24, 16  # characters of the predicate end and of the opening that the model reads
 _QUOTED = re.compile(r"[「『][^」』]*[」』]")
 _ASIDE = re.compile(r"[（(][^（()）]*[)）]")
@@ -149,8 +150,14 @@ class Context:
     def at(cls, said: Callable[[int], tuple[Modality, bool] | None]) -> Context:
         """The context of a sentence, from ``said(k)``: what the rules said of the sentence ``k`` places away
         (-1 the one before) and whether it is in the same clause, or None where there is none."""
-        near = (said(k) for k in (*range(-AROUND, 0), *range(1, AROUND + 1)))
+        near = (said(k) for k in OFFSETS)
         return cls(said(-1), said(1), frozenset(got[0] for got in near if got is not None and got[1]))
+
+    @staticmethod
+    def reads(offset: int, same_clause: bool) -> bool:
+        """Whether a context reads the sentence ``offset`` places away (one of :data:`OFFSETS`): the one before
+        and the one after in any clause, the others only in the same clause."""
+        return same_clause or abs(offset) == 1
 
     def features(self) -> list[str]:
         out = []
